@@ -1,0 +1,37 @@
+/*
+ * hv.c: hypervisor detection.  CPUID.1:ECX bit 31 says a hypervisor is
+ * present; leaf EXO_HVC_CPUID_BASE then carries its 12-byte signature.
+ */
+#include <string.h>
+
+#include "hv.h"
+#include "x86.h"
+
+struct hv_info hv;
+
+static void read_signature(void)
+{
+	struct cpuid_regs r = cpuid(EXO_HVC_CPUID_BASE);
+	uint32_t words[] = {r.ebx, r.ecx, r.edx};
+
+	memcpy(hv.signature, words, EXO_HVC_SIGNATURE_LEN);
+	hv.signature[EXO_HVC_SIGNATURE_LEN] = '\0';
+	if (memcmp(hv.signature, EXO_HVC_SIGNATURE, EXO_HVC_SIGNATURE_LEN) ||
+	    r.eax < EXO_HVC_CPUID_INFO) {
+		hv.kind = HV_OTHER;
+		return;
+	}
+	r = cpuid(EXO_HVC_CPUID_INFO);
+	hv.kind = HV_EXOVMM;
+	hv.tsc_khz = r.ebx;
+	hv.lapic_khz = r.ecx;
+	hv.features = r.edx;
+}
+
+void hv_detect(void)
+{
+	if (cpuid(CPUID_FEATURES).ecx & CPUID_1_ECX_HYPERVISOR)
+		read_signature();
+	else
+		hv.kind = HV_NONE;
+}

@@ -1,0 +1,39 @@
+/*
+ * cmdline.h: the kernel command line (exo/kern/cmdline.c): `key=value`
+ * words separated by spaces.
+ *
+ *   tick=DURATION   timer period: a number and us, ms or s; 1us..1s
+ *   test=boot       run the built-in self-tests
+ *   hold=DURATION   wait that long (halted between ticks) before exiting
+ *   fault=NAME      after the banner, raise exception NAME (de, bp, ud, gp,
+ *                   pf) or commit violation NAME (triple, port, mmio)
+ */
+#ifndef EXO_CMDLINE_H
+#define EXO_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fault.h"
+#include "violate.h"
+
+#define CMDLINE_ERR_MAX 160 /* room for a message naming the bad word */
+#define CMDLINE_HOLD_MAX_US 3600000000ull /* hold=: one hour */
+
+struct cmdline {
+	uint32_t tick_us;
+	bool test_boot;
+	uint64_t hold_us; /* 0: exit at once */
+	const struct exo_fault *fault; /* NULL: none */
+	const struct exo_violation *violation; /* NULL: none */
+};
+
+/*
+ * Parse s into *out (defaults for what s does not set).  Returns false
+ * with a message in err (naming the key or value) on the first bad word.
+ */
+bool cmdline_parse(const char *s, struct cmdline *out, char *err,
+		   size_t errlen);
+
+#endif /* EXO_CMDLINE_H */

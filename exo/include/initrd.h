@@ -1,0 +1,21 @@
+/*
+ * initrd.h: the initrd, module 0, a cpio newc archive of programs
+ * (exo/kern/initrd.c).
+ */
+#ifndef EXO_INITRD_H
+#define EXO_INITRD_H
+
+#include <stddef.h>
+
+/*
+ * Walk the whole archive: returns CPIO_END when it parses to the trailer,
+ * else the cpio_status of the first bad entry, at byte *offset.  *entries
+ * counts the good entries before it.
+ */
+int initrd_scan(const void *archive, size_t len, size_t *entries,
+		size_t *offset);
+
+/* Print the "exo: initrd:" lines for boot_info's initrd. */
+void initrd_list(void);
+
+#endif /* EXO_INITRD_H */

@@ -1,0 +1,151 @@
+/*
+ * cmdline.c: parsing the command line into struct cmdline.  A word is a
+ * run of non-space characters; each must be key=value with a known key and
+ * a value that key accepts.
+ */
+#include <string.h>
+
+#include "cmdline.h"
+#include "printf.h"
+#include "timer.h"
+
+#define US_PER_MS 1000u
+#define US_PER_S 1000000u
+
+struct word {
+	const char *key, *value;
+	int key_len, value_len;
+};
+
+struct key_parser {
+	const char *key;
+	bool (*parse)(const struct word *w, struct cmdline *out);
+	const char *want; /* what the value may be, for messages */
+};
+
+static bool value_is(const struct word *w, const char *s)
+{
+	return w->value_len == (int)strlen(s) &&
+	       !memcmp(w->value, s, w->value_len);
+}
+
+/*
+ * A decimal number of microseconds, milliseconds or seconds, from 1us to
+ * max_us; false for anything else.
+ */
+static bool parse_duration(const struct word *w, uint64_t max_us, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		uint32_t us;
+	} units[] = {{"us", 1}, {"ms", US_PER_MS}, {"s", US_PER_S}};
+	uint64_t n = 0;
+	int i = 0;
+
+	for (; i < w->value_len && w->value[i] >= '0' && w->value[i] <= '9';
+	     i++)
+		if ((n = n * 10 + (w->value[i] - '0')) > max_us)
+			return false;
+	if (i == 0)
+		return false;
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		struct word unit = {.value = w->value + i,
+				    .value_len = w->value_len - i};
+
+		if (value_is(&unit, units[u].suffix)) {
+			n *= units[u].us;
+			*out = n;
+			return n > 0 && n <= max_us;
+		}
+	}
+	return false;
+}
+
+static bool parse_tick(const struct word *w, struct cmdline *out)
+{
+	uint64_t us;
+
+	if (!parse_duration(w, TIMER_TICK_MAX_US, &us))
+		return false;
+	out->tick_us = (uint32_t)us;
+	return true;
+}
+
+static bool parse_hold(const struct word *w, struct cmdline *out)
+{
+	return parse_duration(w, CMDLINE_HOLD_MAX_US, &out->hold_us);
+}
+
+static bool parse_test(const struct word *w, struct cmdline *out)
+{
+	out->test_boot = value_is(w, "boot");
+	return out->test_boot;
+}
+
+static bool parse_fault(const struct word *w, struct cmdline *out)
+{
+	out->fault = fault_lookup(w->value, w->value_len);
+	if (!out->fault)
+		out->violation = violation_lookup(w->value, w->value_len);
+	return out->fault || out->violation;
+}
+
+static const struct key_parser parsers[] = {
+    {"tick", parse_tick, "a duration from 1us to 1s, e.g. 10ms"},
+    {"test", parse_test, "boot"},
+    {"hold", parse_hold, "a duration from 1us to 1h, e.g. 2s"},
+    {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port or mmio"},
+};
+
+static bool parse_word(const struct word *w, struct cmdline *out, char *err,
+		       size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(parsers) / sizeof(parsers[0]); i++) {
+		if ((int)strlen(parsers[i].key) != w->key_len ||
+		    memcmp(parsers[i].key, w->key, w->key_len))
+			continue;
+		if (parsers[i].parse(w, out))
+			return true;
+		ksnprintf(err, errlen, "bad value \"%.*s\" for %s (want %s)",
+			  w->value_len, w->value, parsers[i].key,
+			  parsers[i].want);
+		return false;
+	}
+	ksnprintf(err, errlen, "unknown key \"%.*s\"", w->key_len, w->key);
+	return false;
+}
+
+/* Split the word [s, end) at its '='. */
+static bool split_word(const char *s, const char *end, struct word *w)
+{
+	const char *eq = memchr(s, '=', end - s);
+
+	if (!eq)
+		return false;
+	*w = (struct word){s, eq + 1, (int)(eq - s), (int)(end - eq - 1)};
+	return true;
+}
+
+bool cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen)
+{
+	*out = (struct cmdline){.tick_us = TIMER_TICK_DEFAULT_US};
+	for (;;) {
+		const char *end;
+		struct word w;
+
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			return true;
+		for (end = s; *end && *end != ' ';)
+			end++;
+		if (!split_word(s, end, &w)) {
+			ksnprintf(err, errlen, "\"%.*s\" is not key=value",
+				  (int)(end - s), s);
+			return false;
+		}
+		if (!parse_word(&w, out, err, errlen))
+			return false;
+		s = end;
+	}
+}

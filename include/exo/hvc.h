@@ -1,0 +1,112 @@
+/*
+ * exo/hvc.h: the hypercall ABI between the exokernel (guest) and exovmm.
+ *
+ * This header is the single source of truth for both sides: exo/ includes
+ * it to make calls, vmm/ includes it to serve them.  It owns
+ *   - how the guest detects exovmm (a CPUID hypervisor leaf),
+ *   - the I/O ports of the hypercall range and the exit port,
+ *   - the request structs passed by guest-physical address,
+ *   - the instance exit codes the exokernel uses.
+ *
+ * Calling convention (as Solo5's hvt): the guest places a request struct in
+ * its own memory and executes `outl %eax, $port` with the struct's
+ * guest-physical address in %eax.  One VM exit per call.  exovmm checks that
+ * the whole struct, and every buffer it names, lies inside memory granted
+ * to the instance before it reads or writes a byte; a bad address fails the
+ * call with EXO_HVC_EFAULT in the struct's `ret` field when the struct
+ * itself is readable, and stops the instance when it is not.
+ */
+#ifndef EXO_HVC_H
+#define EXO_HVC_H
+
+#include <stdint.h>
+
+/* --- Detection ----------------------------------------------------------- */
+
+/*
+ * CPUID leaf EXO_HVC_CPUID_BASE returns the highest exovmm leaf in %eax and
+ * the 12-byte signature EXO_HVC_SIGNATURE in %ebx, %ecx, %edx (in that
+ * order, as every hypervisor leaf does).
+ */
+#define EXO_HVC_CPUID_BASE 0x40000000u
+#define EXO_HVC_SIGNATURE "ExoVMMExoVMM"
+#define EXO_HVC_SIGNATURE_LEN 12
+
+/*
+ * CPUID leaf EXO_HVC_CPUID_INFO:
+ *   %eax  ABI version (EXO_HVC_VERSION)
+ *   %ebx  TSC frequency in kHz (0 if unknown)
+ *   %ecx  LAPIC timer input frequency in kHz (the bus clock the timer
+ *         divides; 0 if unknown)
+ *   %edx  feature bits (EXO_HVC_F_*)
+ * Knowing both clocks lets the guest skip timer calibration.
+ */
+#define EXO_HVC_CPUID_INFO (EXO_HVC_CPUID_BASE + 1)
+#define EXO_HVC_CPUID_MAX EXO_HVC_CPUID_INFO
+#define EXO_HVC_VERSION 1u
+
+/* Feature: the batched console hypercall is served. */
+#define EXO_HVC_F_CONSOLE (1u << 0)
+
+/* --- Ports --------------------------------------------------------------- */
+
+/* Hypercall ports: EXO_HVC_PORT_BASE + call number. */
+#define EXO_HVC_PORT_BASE 0x500u
+#define EXO_HVC_PORT_COUNT 16u
+#define EXO_HVC_PORT(call) (EXO_HVC_PORT_BASE + (call))
+
+/*
+ * The exit port, at the address of QEMU's isa-debug-exit device so one
+ * image ends its run the same way under exovmm and QEMU.  The guest writes
+ * a 32-bit exit code.  exovmm ends the instance with exactly that code;
+ * QEMU exits with (code << 1) | 1.  Codes are 0..EXO_EXIT_CODE_MAX; a
+ * larger value is a protocol violation and exovmm stops the instance.
+ */
+#define EXO_EXIT_PORT 0xf4u
+#define EXO_EXIT_PORT_SIZE 4u
+#define EXO_EXIT_CODE_MAX 63u
+
+/* The 16550 UART every VMM has: COM1. */
+#define EXO_UART_PORT 0x3f8u
+#define EXO_UART_PORT_COUNT 8u
+
+/* --- Calls --------------------------------------------------------------- */
+
+enum exo_hvc_call {
+	EXO_HVC_CONSOLE = 0, /* write a buffer to the instance console */
+	EXO_HVC_NCALLS
+};
+
+/* Results in a request's `ret` field. */
+#define EXO_HVC_OK 0
+#define EXO_HVC_EFAULT (-1) /* an address or length was outside granted memory */
+#define EXO_HVC_EINVAL (-2) /* a field had a value the call does not accept */
+
+/*
+ * EXO_HVC_CONSOLE: write `len` bytes at guest-physical `buf` to the
+ * console.  The guest batches output (a line or a buffer-full per call)
+ * because each call is a VM exit.  len <= EXO_HVC_CONSOLE_MAX.
+ */
+#define EXO_HVC_CONSOLE_MAX 4096u
+struct exo_hvc_console {
+	uint64_t buf; /* guest-physical address of the bytes */
+	uint32_t len;
+	int32_t ret; /* written by exovmm */
+};
+
+/* --- Exit codes ---------------------------------------------------------- */
+
+/*
+ * What the exokernel writes to the exit port.  Everything except
+ * EXO_EXIT_OK means the run failed; each cause has its own code so a test
+ * harness can tell them apart.
+ */
+#define EXO_EXIT_OK 0           /* ran to the end; all self-tests passed */
+#define EXO_EXIT_TEST_FAILED 1  /* a self-test printed "not ok" */
+#define EXO_EXIT_PANIC 2        /* the kernel called panic() */
+#define EXO_EXIT_BAD_BOOT 3     /* bad boot information or command line */
+/* A CPU exception in the kernel: EXO_EXIT_EXCEPTION_BASE + vector (0..31). */
+#define EXO_EXIT_EXCEPTION_BASE 32
+#define EXO_EXIT_EXCEPTION(vector) (EXO_EXIT_EXCEPTION_BASE + (vector))
+
+#endif /* EXO_HVC_H */

@@ -1,0 +1,223 @@
+/*
+ * instance.c: one exokernel instance from creation to its end.  Owns the
+ * instance's guest RAM (one anonymous mapping, one backend memory slot per
+ * VMM_CHUNK_SIZE chunk so a chunk can later be withdrawn on its own), its
+ * loading, its thread, and the run loop that hands each exit to the device
+ * that owns it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "instance.h"
+#include "io.h"
+#include "pvh.h"
+
+static int map_guest_memory(struct instance *inst, struct vmm_error *err)
+{
+	uint64_t size = inst->cfg->memory;
+	uint64_t gpa;
+
+	inst->mem.host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (inst->mem.host == MAP_FAILED) {
+		inst->mem.host = NULL;
+		return vmm_errorf(err, "%s: cannot allocate %llu MiB of guest memory: %s",
+				  inst->cfg->name, (unsigned long long)(size >> 20), strerror(errno));
+	}
+	inst->mem.size = size;
+	for (gpa = 0; gpa < size; gpa += VMM_CHUNK_SIZE)
+		if (inst->backend->map_memory(inst->vm, (uint32_t)(gpa / VMM_CHUNK_SIZE), gpa,
+					      inst->mem.host + gpa, VMM_CHUNK_SIZE, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Read the image and initrd and put them, with the boot information, into guest memory. */
+static int load_guest(struct instance *inst, struct vmm_error *err)
+{
+	const struct vmm_instance_config *cfg = inst->cfg;
+	void *image = NULL, *initrd = NULL;
+	size_t image_len, initrd_len = 0;
+	struct pvh_boot boot;
+	int rc = -1;
+
+	if (vmm_read_file(cfg->image, cfg->memory, &image, &image_len, err) < 0)
+		return -1;
+	if (cfg->initrd && vmm_read_file(cfg->initrd, cfg->memory, &initrd, &initrd_len, err) < 0)
+		goto out;
+	if (pvh_load(&inst->mem, image, image_len, cfg->image, initrd, initrd_len, cfg->initrd,
+		     cfg->cmdline, &boot, err) < 0)
+		goto out;
+	rc = inst->backend->set_pvh_entry(inst->vm, boot.entry, boot.start_info, err);
+out:
+	free(image);
+	free(initrd);
+	return rc;
+}
+
+static char *log_path_for(const char *log_dir, const char *name)
+{
+	char *path;
+
+	if (!log_dir)
+		return NULL;
+	if (asprintf(&path, "%s/%s.log", log_dir, name) < 0)
+		return NULL;
+	return path;
+}
+
+int instance_create(struct instance *inst, const struct vmm_instance_config *cfg,
+		    const char *log_dir, struct vmm_error *err)
+{
+	char *log_path;
+	int rc;
+
+	memset(inst, 0, sizeof(*inst));
+	inst->cfg = cfg;
+	inst->console.log_fd = -1;
+	inst->backend = vmm_backend_find(cfg->backend);
+	if (!inst->backend)
+		return vmm_errorf(err, "%s: backend \"%s\" is not built into this exovmm",
+				  cfg->name, cfg->backend);
+	if (inst->backend->create(&inst->vm, cfg->name, err) < 0 ||
+	    map_guest_memory(inst, err) < 0 || load_guest(inst, err) < 0) {
+		instance_destroy(inst);
+		return -1;
+	}
+	/* Last, so a failure above leaves no log file behind. */
+	log_path = log_path_for(log_dir, cfg->name);
+	if (log_dir && !log_path) {
+		instance_destroy(inst);
+		return vmm_errorf(err, "%s: out of memory", cfg->name);
+	}
+	rc = console_open(&inst->console, cfg->name, log_path, err);
+	free(log_path);
+	if (rc < 0)
+		instance_destroy(inst);
+	return rc;
+}
+
+enum vmm_action instance_exit(struct instance *inst, int code)
+{
+	inst->outcome = INSTANCE_EXITED;
+	inst->exit_code = code;
+	return VMM_END;
+}
+
+enum vmm_action instance_stop(struct instance *inst, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(inst->stop_reason, sizeof(inst->stop_reason), fmt, ap);
+	va_end(ap);
+	inst->outcome = INSTANCE_STOPPED;
+	return VMM_END;
+}
+
+/* Hand one exit to whoever owns it. */
+static enum vmm_action handle_exit(struct instance *inst, const struct vmm_exit *exit)
+{
+	switch (exit->reason) {
+	case VMM_EXIT_IO:
+		return io_dispatch(inst, exit);
+	case VMM_EXIT_MMIO:
+		return instance_stop(inst, "unexpected MMIO: %s of %u bytes at 0x%llx",
+				     exit->mmio.write ? "write" : "read", exit->mmio.size,
+				     (unsigned long long)exit->mmio.gpa);
+	case VMM_EXIT_SHUTDOWN:
+		return instance_stop(inst, "triple fault (shutdown)");
+	case VMM_EXIT_KICKED:
+		if (!atomic_load(&inst->stop_requested))
+			return VMM_CONTINUE;
+		inst->outcome = INSTANCE_INTERRUPTED;
+		return VMM_END;
+	case VMM_EXIT_FAILED:
+		return instance_stop(inst, "%s", exit->what);
+	}
+	return instance_stop(inst, "unknown exit reason %d", exit->reason);
+}
+
+static void report_outcome(struct instance *inst)
+{
+	uint64_t rip = inst->backend->get_rip(inst->vm);
+
+	switch (inst->outcome) {
+	case INSTANCE_EXITED:
+		console_log(&inst->console, "exited with code %d", inst->exit_code);
+		break;
+	case INSTANCE_STOPPED:
+		console_log(&inst->console, "stopped: %s, at rip 0x%llx", inst->stop_reason,
+			    (unsigned long long)rip);
+		break;
+	case INSTANCE_INTERRUPTED:
+		console_log(&inst->console, "interrupted at rip 0x%llx", (unsigned long long)rip);
+		break;
+	}
+}
+
+static void *instance_thread(void *arg)
+{
+	struct instance *inst = arg;
+	struct vmm_exit exit;
+	struct vmm_error err;
+
+	for (;;) {
+		if (inst->backend->run(inst->vm, &exit, &err) < 0) {
+			instance_stop(inst, "%s", err.msg);
+			break;
+		}
+		if (handle_exit(inst, &exit) == VMM_END)
+			break;
+	}
+	console_flush(&inst->console);
+	report_outcome(inst);
+	if (inst->on_finish)
+		inst->on_finish(inst->on_finish_arg);
+	return NULL;
+}
+
+int instance_start(struct instance *inst, struct vmm_error *err)
+{
+	int rc = pthread_create(&inst->thread, NULL, instance_thread, inst);
+
+	if (rc != 0)
+		return vmm_errorf(err, "%s: cannot start its thread: %s", inst->cfg->name,
+				  strerror(rc));
+	inst->started = inst->ran = true;
+	return 0;
+}
+
+void instance_request_stop(struct instance *inst)
+{
+	atomic_store(&inst->stop_requested, true);
+	inst->backend->kick(inst->vm);
+}
+
+void instance_join(struct instance *inst)
+{
+	if (inst->started)
+		pthread_join(inst->thread, NULL);
+	inst->started = false;
+}
+
+void instance_destroy(struct instance *inst)
+{
+	instance_join(inst);
+	if (inst->ran)
+		console_close(&inst->console);
+	else
+		console_discard(&inst->console);
+	if (inst->vm)
+		inst->backend->destroy(inst->vm);
+	if (inst->mem.host)
+		munmap(inst->mem.host, inst->mem.size);
+	inst->vm = NULL;
+	inst->mem.host = NULL;
+}

@@ -1,0 +1,72 @@
+/*
+ * instance.h: one exokernel instance: its guest memory, its VM in a
+ * backend, its devices and console, and the thread that runs it.
+ *
+ * Life cycle: instance_create() does everything that can fail for a reason
+ * the user must fix (reading the image, allocating and mapping memory,
+ * loading), so exovmm can refuse a bad configuration before any instance
+ * runs.  instance_start() then only spawns the thread.
+ */
+#ifndef VMM_INSTANCE_H
+#define VMM_INSTANCE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "config.h"
+#include "console.h"
+#include "guestmem.h"
+#include "uart.h"
+
+#define INSTANCE_REASON_MAX 256
+
+enum instance_outcome {
+	INSTANCE_EXITED,      /* the guest wrote an exit code */
+	INSTANCE_STOPPED,     /* exovmm stopped it: see stop_reason */
+	INSTANCE_INTERRUPTED, /* exovmm was asked to stop (SIGINT, SIGTERM) */
+};
+
+struct instance {
+	const struct vmm_instance_config *cfg;
+	const struct vmm_backend *backend;
+	struct vmm_vm *vm;
+	struct guest_mem mem;
+	struct console console;
+	struct uart uart;
+	pthread_t thread;
+	bool started; /* the thread exists and is not joined yet */
+	bool ran;     /* the thread was ever started */
+	atomic_bool stop_requested;
+	void (*on_finish)(void *); /* called by the instance thread at its end */
+	void *on_finish_arg;
+	/* Outcome, valid once the thread has ended. */
+	enum instance_outcome outcome;
+	int exit_code;
+	char stop_reason[INSTANCE_REASON_MAX];
+};
+
+/* What a device or hypercall handler tells the run loop. */
+enum vmm_action {
+	VMM_CONTINUE, /* resume the guest */
+	VMM_END,      /* the instance's run is over (outcome recorded) */
+};
+
+int instance_create(struct instance *inst, const struct vmm_instance_config *cfg,
+		    const char *log_dir, struct vmm_error *err);
+int instance_start(struct instance *inst, struct vmm_error *err);
+/* Ask a running instance to stop; returns at once. */
+void instance_request_stop(struct instance *inst);
+void instance_join(struct instance *inst);
+/* Release everything; an instance that never ran also loses its log file. */
+void instance_destroy(struct instance *inst);
+
+/* End the run: the guest exited with code. */
+enum vmm_action instance_exit(struct instance *inst, int code);
+/* End the run: exovmm stops the instance because of what fmt says. */
+enum vmm_action instance_stop(struct instance *inst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* VMM_INSTANCE_H */
