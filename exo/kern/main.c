@@ -48,10 +48,10 @@ _Noreturn void exo_main(uint64_t start_pa)
 
 	hv_detect();
 	cons_init();
+	print_hello(); /* first, so boot time to first output means something */
 	gdt_init();
 	trap_init();
 	pmap_init();
-	print_hello();
 	boot_info_init(start_pa);
 	read_cmdline(&cl);
 	boot_print_memmap();

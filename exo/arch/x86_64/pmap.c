@@ -2,7 +2,10 @@
  * pmap.c: the kernel's final page tables, built once at boot in the image's
  * own .bss.  Text is mapped read-only and executable, read-only data
  * read-only, data and bss writable; everything but text is no-execute when
- * the CPU supports it.  The direct map uses 2 MiB pages.
+ * the CPU supports it.  The direct map uses 1 GiB pages where the CPU has
+ * them, else 2 MiB pages: few entries to write matters at boot, because
+ * some hosts' KVM emulates a non-paravirtual guest kernel instruction by
+ * instruction.
  */
 #include "pmap.h"
 #include "boot.h"
@@ -38,17 +41,40 @@ static pte_t table_entry(table_t *t)
 	return KERN_V2P(t) | TABLE_FLAGS;
 }
 
-static void map_direct(void)
+/* Caching of the direct-map page at pa: MMIO above the RAM limit is uncached. */
+static pte_t direct_cache(uint64_t pa)
+{
+	return pa >= EXO_MMIO_HOLE_START ? PTE_PCD | PTE_PWT : 0;
+}
+
+static void map_direct_2m(void)
 {
 	for (uint64_t i = 0; i < DIRECT_PDS * PT_ENTRIES; i++) {
 		uint64_t pa = i << LARGE_PAGE_SHIFT;
-		pte_t cache = pa >= EXO_MMIO_HOLE_START ? PTE_PCD | PTE_PWT : 0;
 
 		direct_pd[i / PT_ENTRIES][i % PT_ENTRIES] =
-		    pa | PTE_P | PTE_W | PTE_PS | PTE_G | nx | cache;
+		    pa | PTE_P | PTE_W | PTE_PS | PTE_G | nx | direct_cache(pa);
 	}
 	for (unsigned i = 0; i < DIRECT_PDS; i++)
 		direct_pdpt[i] = table_entry(&direct_pd[i]);
+}
+
+static void map_direct_1g(void)
+{
+	for (unsigned i = 0; i < DIRECT_PDS; i++) {
+		uint64_t pa = (uint64_t)i << PT_SHIFT(3);
+
+		direct_pdpt[i] =
+		    pa | PTE_P | PTE_W | PTE_PS | PTE_G | nx | direct_cache(pa);
+	}
+}
+
+static void map_direct(void)
+{
+	if (cpuid(CPUID_EXT_FEATURES).edx & CPUID_EXT_EDX_PAGE1GB)
+		map_direct_1g();
+	else
+		map_direct_2m();
 	pml4[pt_index(EXO_DIRECT_MAP_BASE, 4)] = table_entry(&direct_pdpt);
 }
 
