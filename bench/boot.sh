@@ -31,18 +31,25 @@ firmware=
 
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-	"$BOOTTIME" "exo: exo " "$EXOVMM" "$work/boot.conf" >>"$work/exovmm.times"
+	"$BOOTTIME" "exo: exo " "$EXOVMM" "$work/boot.conf" >>"$work/exovmm.times" 2>"$work/exovmm.err"
 	if [ "$qemu_ok" -eq 1 ]; then
 		# shellcheck disable=SC2086 # $firmware is empty or two words
 		"$BOOTTIME" "exo: exo " "$QEMU" -accel kvm -M pc -m "$MEMORY" $firmware \
 			-kernel "$EXO_IMAGES/exo.elf" -initrd "$EXO_IMAGES/progs.cpio" -append "" \
 			-nographic -nodefaults -serial stdio -monitor none -no-reboot \
-			-device isa-debug-exit,iobase=0xf4,iosize=0x04 >>"$work/qemu.times"
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 >>"$work/qemu.times" 2>"$work/qemu.err"
 	fi
 	i=$((i + 1))
 done
 if awk '$1 < 0 || $3 != 0 { bad = 1 } END { exit !bad }' "$work/exovmm.times"; then
 	echo "bench: exovmm failed to boot the image: $(head -n 1 "$work/exovmm.times")" >&2
+	cat "$work/exovmm.err" >&2
+	exit 1
+fi
+# QEMU's isa-debug-exit turns the guest's exit code 0 into status 1.
+if [ "$qemu_ok" -eq 1 ] && awk '$1 < 0 || $3 != 1 { bad = 1 } END { exit !bad }' "$work/qemu.times"; then
+	echo "bench: QEMU failed to boot the image: $(head -n 1 "$work/qemu.times")" >&2
+	cat "$work/qemu.err" >&2
 	exit 1
 fi
 exo_first=$(cut -d' ' -f1 "$work/exovmm.times" | median)
