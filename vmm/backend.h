@@ -77,5 +77,9 @@ extern const struct vmm_backend vmm_kvm_backend;
 
 /* The backend called name, or NULL. */
 const struct vmm_backend *vmm_backend_find(const char *name);
+/* The backend used when the configuration names none. */
+const struct vmm_backend *vmm_backend_default(void);
+/* The names of the built-in backends, for messages: "kvm" or "kvm, unicorn". */
+const char *vmm_backend_names(void);
 
 #endif /* VMM_BACKEND_H */
