@@ -46,6 +46,14 @@ run_exovmm
 expect_status 66 "missing image"
 expect "$work/err" "exovmm: $work/absent.elf: cannot read: No such file or directory"
 
+# An instance without image and initrd keys boots the default image
+# directory's exo.elf and progs.cpio.
+printf '[instance plain]\n' >"$work/test.conf"
+status=0
+EXOVMM_IMAGE_DIR="$EXO_IMAGES" "$EXOVMM" "$work/test.conf" >"$work/out" 2>"$work/err" || status=$?
+expect_status 0 "default image directory"
+expect_re "$work/out" '^\[plain\] exo: initrd:   hello [0-9]+ bytes'
+
 # The log file holds the console without the terminal's name prefix.
 : >"$work/test.conf"
 instance logged
