@@ -10,6 +10,8 @@
 
 /* Choose the backend from hv (call hv_detect() first). */
 void cons_init(void);
+/* Switch to the UART from here on (console=uart on the command line). */
+void cons_use_uart(void);
 void cons_putc(char c);
 /* Push out buffered output; called before exit and by newlines. */
 void cons_flush(void);

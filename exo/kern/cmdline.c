@@ -82,6 +82,12 @@ static bool parse_test(const struct word *w, struct cmdline *out)
 	return out->test_boot;
 }
 
+static bool parse_console(const struct word *w, struct cmdline *out)
+{
+	out->console_uart = value_is(w, "uart");
+	return out->console_uart;
+}
+
 static bool parse_fault(const struct word *w, struct cmdline *out)
 {
 	out->fault = fault_lookup(w->value, w->value_len);
@@ -94,6 +100,7 @@ static const struct key_parser parsers[] = {
     {"tick", parse_tick, "a duration from 1us to 1s, e.g. 10ms"},
     {"test", parse_test, "boot"},
     {"hold", parse_hold, "a duration from 1us to 1h, e.g. 2s"},
+    {"console", parse_console, "uart"},
     {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port or mmio"},
 };
 

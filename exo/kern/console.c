@@ -60,6 +60,15 @@ void cons_init(void)
 		uart_init();
 }
 
+void cons_use_uart(void)
+{
+	if (!use_hvc)
+		return;
+	cons_flush();
+	use_hvc = false;
+	uart_init();
+}
+
 /*
  * One hypercall for the whole buffer.  A failed call cannot be reported
  * anywhere but the console itself, so the output is dropped.

@@ -54,6 +54,8 @@ _Noreturn void exo_main(uint64_t start_pa)
 	pmap_init();
 	boot_info_init(start_pa);
 	read_cmdline(&cl);
+	if (cl.console_uart)
+		cons_use_uart();
 	boot_print_memmap();
 	timer_init(cl.tick_us);
 	sti();
