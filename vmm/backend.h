@@ -5,6 +5,7 @@
  * operations, so the KVM backend (kvm.c) and the later Unicorn and libvirt
  * backends are interchangeable.  A VM has one vCPU; run() and get_rip() are
  * called only from the instance's own thread, kick() from any thread.
+ * Error messages say what failed, not which instance: the caller adds that.
  */
 #ifndef VMM_BACKEND_H
 #define VMM_BACKEND_H
@@ -45,12 +46,8 @@ struct vmm_exit {
 
 struct vmm_backend {
 	const char *name;
-	/*
-	 * Create a VM with an interrupt controller and one vCPU.  name is
-	 * the instance's, for messages.
-	 */
-	int (*create)(struct vmm_vm **vm, const char *name,
-		      struct vmm_error *err);
+	/* Create a VM with an interrupt controller and one vCPU. */
+	int (*create)(struct vmm_vm **vm, struct vmm_error *err);
 	/*
 	 * Back guest-physical [gpa, gpa + size) with host memory.  slot
 	 * identifies the range so it can be withdrawn again later.

@@ -30,7 +30,8 @@
 #define DEFAULT_INITRD "progs.cpio"
 #define SECTION_EXOVMM "exovmm"
 #define SECTION_INSTANCE "instance"
-#define NAME_CHARS "letters, digits, \"_\", \".\" or \"-\""
+#define NAME_CHARS                                                             \
+	"letters, digits, \"_\", \".\" or \"-\", starting with a letter or digit"
 #define UTF8_BOM "\xef\xbb\xbf"
 
 /* Backends planned but not built yet (backend.c lists the built ones). */
@@ -301,18 +302,23 @@ static struct units_str format_units(uint64_t v, const struct unit *units,
 #define SIZE_STR(v) format_units((v), size_units, ARRAY_SIZE(size_units)).s
 #define DURATION_STR(v) format_units((v), time_units, ARRAY_SIZE(time_units)).s
 
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/*
+ * Names become file names (LOG_DIR/NAME.log), so the first character may
+ * not make them hidden or look like an option.
+ */
 static bool is_name(const char *s, size_t len)
 {
-	if (len < 1 || len > VMM_NAME_MAX)
+	if (len < 1 || len > VMM_NAME_MAX || !is_alnum(s[0]))
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-		      c == '-'))
+	for (size_t i = 1; i < len; i++)
+		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
 			return false;
-	}
 	return true;
 }
 

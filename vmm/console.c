@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,11 @@
 
 #include "console.h"
 
-/* Room for "[name] " + a line + "\n". */
-#define CONSOLE_OUT_MAX (CONSOLE_LINE_MAX + 64)
+/* A control byte shows on the terminal as \xNN: four bytes for one. */
+#define ESCAPED_BYTE_MAX 4
+#define ASCII_DEL 0x7f
+/* Room for "[name] " + a fully escaped line + "\n". */
+#define CONSOLE_OUT_MAX (CONSOLE_LINE_MAX * ESCAPED_BYTE_MAX + 64)
 
 static pthread_mutex_t terminal_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -30,20 +34,50 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/*
+ * Copy text to out, escaping control bytes so a guest cannot move the
+ * operator's cursor, clear the screen or retitle the terminal.
+ */
+static size_t escape_controls(char *out, const char *text, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if ((c < ' ' && c != '\t') || c == ASCII_DEL)
+			n += (size_t)sprintf(out + n, "\\x%02x", c);
+		else
+			out[n++] = (char)c;
+	}
+	return n;
+}
+
 static void emit(struct console *con, int terminal_fd, const char *text, size_t len)
 {
 	char out[CONSOLE_OUT_MAX];
-	int prefix = snprintf(out, sizeof(out), "[%s] ", con->name);
+	size_t n = (size_t)snprintf(out, sizeof(out), "[%s] ", con->name);
 
-	memcpy(out + prefix, text, len);
-	out[prefix + len] = '\n';
+	n += escape_controls(out + n, text, len);
+	out[n++] = '\n';
 	pthread_mutex_lock(&terminal_lock);
-	write_all(terminal_fd, out, (size_t)prefix + len + 1);
+	write_all(terminal_fd, out, n);
 	pthread_mutex_unlock(&terminal_lock);
 	if (con->log_fd >= 0) {
 		write_all(con->log_fd, text, len);
 		write_all(con->log_fd, "\n", 1);
 	}
+}
+
+/* Open path for writing without truncating it; say whether we created it. */
+static int open_log(const char *path, bool *created)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	return fd;
 }
 
 int console_open(struct console *con, const char *name, const char *log_path,
@@ -58,13 +92,21 @@ int console_open(struct console *con, const char *name, const char *log_path,
 	con->log_path = strdup(log_path);
 	if (!con->log_path)
 		return vmm_errorf(err, "%s: out of memory", log_path);
-	con->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	con->log_fd = open_log(log_path, &con->log_created);
 	if (con->log_fd < 0) {
 		vmm_errorf(err, "%s: cannot create log file: %s", log_path, strerror(errno));
 		free(con->log_path);
 		con->log_path = NULL;
 		return -1;
 	}
+	return 0;
+}
+
+int console_start(struct console *con, struct vmm_error *err)
+{
+	if (con->log_fd >= 0 && ftruncate(con->log_fd, 0) < 0)
+		return vmm_errorf(err, "%s: cannot truncate log file: %s", con->log_path,
+				  strerror(errno));
 	return 0;
 }
 
@@ -123,7 +165,7 @@ void console_close(struct console *con)
 
 void console_discard(struct console *con)
 {
-	if (con->log_path)
+	if (con->log_path && con->log_created)
 		unlink(con->log_path);
 	con->len = 0;
 	console_close(con);

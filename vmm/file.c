@@ -32,7 +32,8 @@ int vmm_read_file(const char *path, uint64_t max_len, void **data, size_t *len,
 {
 	struct stat st;
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, so a FIFO or device cannot stall us before fstat() rejects it. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		return vmm_errorf(err, "%s: cannot read: %s", path, strerror(errno));

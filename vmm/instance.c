@@ -27,8 +27,8 @@ static int map_guest_memory(struct instance *inst, struct vmm_error *err)
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (inst->mem.host == MAP_FAILED) {
 		inst->mem.host = NULL;
-		return vmm_errorf(err, "%s: cannot allocate %llu MiB of guest memory: %s",
-				  inst->cfg->name, (unsigned long long)(size >> 20), strerror(errno));
+		return vmm_errorf(err, "cannot allocate %llu MiB of guest memory: %s",
+				  (unsigned long long)(size >> 20), strerror(errno));
 	}
 	inst->mem.size = size;
 	for (gpa = 0; gpa < size; gpa += VMM_CHUNK_SIZE)
@@ -61,45 +61,35 @@ out:
 	return rc;
 }
 
-static char *log_path_for(const char *log_dir, const char *name)
-{
-	char *path;
-
-	if (!log_dir)
-		return NULL;
-	if (asprintf(&path, "%s/%s.log", log_dir, name) < 0)
-		return NULL;
-	return path;
-}
-
 int instance_create(struct instance *inst, const struct vmm_instance_config *cfg,
-		    const char *log_dir, struct vmm_error *err)
+		    struct vmm_error *err)
 {
-	char *log_path;
-	int rc;
-
 	memset(inst, 0, sizeof(*inst));
 	inst->cfg = cfg;
-	inst->console.log_fd = -1;
+	inst->outcome = INSTANCE_NOT_RUN;
 	inst->backend = vmm_backend_find(cfg->backend);
 	if (!inst->backend)
-		return vmm_errorf(err, "%s: backend \"%s\" is not built into this exovmm",
-				  cfg->name, cfg->backend);
-	if (inst->backend->create(&inst->vm, cfg->name, err) < 0 ||
-	    map_guest_memory(inst, err) < 0 || load_guest(inst, err) < 0) {
+		return vmm_errorf(err, "backend \"%s\" is not built into this exovmm",
+				  cfg->backend);
+	if (console_open(&inst->console, cfg->name, NULL, err) < 0 ||
+	    inst->backend->create(&inst->vm, err) < 0 || map_guest_memory(inst, err) < 0 ||
+	    load_guest(inst, err) < 0) {
 		instance_destroy(inst);
 		return -1;
 	}
-	/* Last, so a failure above leaves no log file behind. */
-	log_path = log_path_for(log_dir, cfg->name);
-	if (log_dir && !log_path) {
-		instance_destroy(inst);
-		return vmm_errorf(err, "%s: out of memory", cfg->name);
-	}
-	rc = console_open(&inst->console, cfg->name, log_path, err);
-	free(log_path);
-	if (rc < 0)
-		instance_destroy(inst);
+	return 0;
+}
+
+int instance_open_log(struct instance *inst, const char *log_dir, struct vmm_error *err)
+{
+	char *path;
+	int rc;
+
+	if (asprintf(&path, "%s/%s.log", log_dir, inst->cfg->name) < 0)
+		return vmm_errorf(err, "out of memory");
+	console_close(&inst->console);
+	rc = console_open(&inst->console, inst->cfg->name, path, err);
+	free(path);
 	return rc;
 }
 
@@ -159,6 +149,8 @@ static void report_outcome(struct instance *inst)
 	case INSTANCE_INTERRUPTED:
 		console_log(&inst->console, "interrupted at rip 0x%llx", (unsigned long long)rip);
 		break;
+	case INSTANCE_NOT_RUN:
+		break;
 	}
 }
 
@@ -185,11 +177,13 @@ static void *instance_thread(void *arg)
 
 int instance_start(struct instance *inst, struct vmm_error *err)
 {
-	int rc = pthread_create(&inst->thread, NULL, instance_thread, inst);
+	int rc;
 
+	if (console_start(&inst->console, err) < 0)
+		return -1;
+	rc = pthread_create(&inst->thread, NULL, instance_thread, inst);
 	if (rc != 0)
-		return vmm_errorf(err, "%s: cannot start its thread: %s", inst->cfg->name,
-				  strerror(rc));
+		return vmm_errorf(err, "cannot start its thread: %s", strerror(rc));
 	inst->started = inst->ran = true;
 	return 0;
 }

@@ -4,8 +4,9 @@
  *
  * Life cycle: instance_create() does everything that can fail for a reason
  * the user must fix (reading the image, allocating and mapping memory,
- * loading), so exovmm can refuse a bad configuration before any instance
- * runs.  instance_start() then only spawns the thread.
+ * loading), and instance_open_log() opens the log, so exovmm can refuse a
+ * bad configuration before any instance runs.  instance_start() then only
+ * starts the log afresh and spawns the thread.
  */
 #ifndef VMM_INSTANCE_H
 #define VMM_INSTANCE_H
@@ -24,6 +25,7 @@
 #define INSTANCE_REASON_MAX 256
 
 enum instance_outcome {
+	INSTANCE_NOT_RUN,     /* the instance never started */
 	INSTANCE_EXITED,      /* the guest wrote an exit code */
 	INSTANCE_STOPPED,     /* exovmm stopped it: see stop_reason */
 	INSTANCE_INTERRUPTED, /* exovmm was asked to stop (SIGINT, SIGTERM) */
@@ -54,8 +56,14 @@ enum vmm_action {
 	VMM_END,      /* the instance's run is over (outcome recorded) */
 };
 
+/* Errors say what failed; the caller names the instance. */
 int instance_create(struct instance *inst, const struct vmm_instance_config *cfg,
-		    const char *log_dir, struct vmm_error *err);
+		    struct vmm_error *err);
+/*
+ * Send the console also to LOG_DIR/NAME.log.  The file's old contents
+ * stay until the instance starts, so a run that never starts loses none.
+ */
+int instance_open_log(struct instance *inst, const char *log_dir, struct vmm_error *err);
 int instance_start(struct instance *inst, struct vmm_error *err);
 /* Ask a running instance to stop; returns at once. */
 void instance_request_stop(struct instance *inst);

@@ -22,7 +22,7 @@ struct io_device {
 static const struct io_device io_devices[] = {
 	{"uart", EXO_UART_PORT, EXO_UART_PORT_COUNT, uart_out, uart_in},
 	{"hypercall", EXO_HVC_PORT_BASE, EXO_HVC_PORT_COUNT, hypercall_out, NULL},
-	{"exit", EXO_EXIT_PORT, 1, exit_port_out, NULL},
+	{"exit", EXO_EXIT_PORT, EXO_EXIT_PORT_SIZE, exit_port_out, NULL},
 };
 
 static const struct io_device *io_find(uint16_t port)

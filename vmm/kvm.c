@@ -61,6 +61,7 @@
 #define SEG_TYPE_DATA_READ_WRITE_ACCESSED 0x3
 #define SEG_TYPE_TSS32_BUSY 0xb
 #define SEG_LIMIT_4G 0xffffffffu
+#define TSS32_LIMIT 0x67 /* a 32-bit TSS is 104 bytes */
 #define CR0_PE (1ull << 0)
 #define CR0_ET (1ull << 4)
 #define RFLAGS_RESERVED_ONE (1ull << 1)
@@ -72,7 +73,6 @@ struct vmm_vm {
 	size_t run_size;
 	pthread_t vcpu_thread; /* valid while vcpu_thread_known */
 	atomic_bool vcpu_thread_known;
-	char name[64];
 };
 
 static int kvm_fd = -1;
@@ -137,10 +137,10 @@ static int kvm_setup_cpuid(struct vmm_vm *vm, struct vmm_error *err)
 	int tsc_khz, rc = 0;
 
 	if (!cpuid)
-		return vmm_errorf(err, "%s: out of memory", vm->name);
+		return vmm_errorf(err, "out of memory");
 	cpuid->nent = KVM_CPUID_MAX_ENTRIES - 2; /* room for exovmm's leaves */
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-		rc = vmm_errorf(err, "%s: KVM_GET_SUPPORTED_CPUID: %s", vm->name, strerror(errno));
+		rc = vmm_errorf(err, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < cpuid->nent; i++) {
@@ -165,7 +165,7 @@ static int kvm_setup_cpuid(struct vmm_vm *vm, struct vmm_error *err)
 		.edx = EXO_HVC_F_CONSOLE};
 	cpuid->nent = kept;
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
-		rc = vmm_errorf(err, "%s: KVM_SET_CPUID2: %s", vm->name, strerror(errno));
+		rc = vmm_errorf(err, "KVM_SET_CPUID2: %s", strerror(errno));
 out:
 	free(cpuid);
 	return rc;
@@ -177,14 +177,14 @@ static int kvm_create_vcpu(struct vmm_vm *vm, struct vmm_error *err)
 
 	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0)
-		return vmm_errorf(err, "%s: KVM_CREATE_VCPU: %s", vm->name, strerror(errno));
+		return vmm_errorf(err, "KVM_CREATE_VCPU: %s", strerror(errno));
 	size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
-		return vmm_errorf(err, "%s: KVM_GET_VCPU_MMAP_SIZE: %s", vm->name, strerror(errno));
+		return vmm_errorf(err, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	vm->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
 	if (vm->run == MAP_FAILED) {
 		vm->run = NULL;
-		return vmm_errorf(err, "%s: mmap of kvm_run: %s", vm->name, strerror(errno));
+		return vmm_errorf(err, "mmap of kvm_run: %s", strerror(errno));
 	}
 	vm->run_size = (size_t)size;
 	return kvm_setup_cpuid(vm, err);
@@ -203,7 +203,7 @@ static void kvm_destroy(struct vmm_vm *vm)
 	free(vm);
 }
 
-static int kvm_create(struct vmm_vm **out, const char *name, struct vmm_error *err)
+static int kvm_create(struct vmm_vm **out, struct vmm_error *err)
 {
 	struct vmm_vm *vm;
 
@@ -211,17 +211,16 @@ static int kvm_create(struct vmm_vm **out, const char *name, struct vmm_error *e
 		return -1;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return vmm_errorf(err, "%s: out of memory", name);
+		return vmm_errorf(err, "out of memory");
 	vm->vm_fd = vm->vcpu_fd = -1;
-	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
-		vmm_errorf(err, "%s: KVM_CREATE_VM: %s", name, strerror(errno));
+		vmm_errorf(err, "KVM_CREATE_VM: %s", strerror(errno));
 		goto fail;
 	}
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 ||
 	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		vmm_errorf(err, "%s: setting up the in-kernel irqchip: %s", name, strerror(errno));
+		vmm_errorf(err, "setting up the in-kernel irqchip: %s", strerror(errno));
 		goto fail;
 	}
 	if (kvm_create_vcpu(vm, err) < 0)
@@ -244,11 +243,9 @@ static int kvm_map_memory(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, void *
 	};
 
 	if (slot >= (uint32_t)kvm_max_slots)
-		return vmm_errorf(err, "%s: guest memory needs more than the host's %d KVM memory slots",
-				  vm->name, kvm_max_slots);
+		return vmm_errorf(err, "guest memory needs more than the host's %d KVM memory slots", kvm_max_slots);
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return vmm_errorf(err, "%s: mapping guest memory slot %u at 0x%llx: %s", vm->name,
-				  slot, (unsigned long long)gpa, strerror(errno));
+		return vmm_errorf(err, "mapping guest memory slot %u at 0x%llx: %s", slot, (unsigned long long)gpa, strerror(errno));
 	return 0;
 }
 
@@ -273,19 +270,18 @@ static int kvm_set_pvh_entry(struct vmm_vm *vm, uint32_t eip, uint32_t ebx,
 	struct kvm_regs regs = {.rip = eip, .rbx = ebx, .rflags = RFLAGS_RESERVED_ONE};
 
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
-		return vmm_errorf(err, "%s: KVM_GET_SREGS: %s", vm->name, strerror(errno));
+		return vmm_errorf(err, "KVM_GET_SREGS: %s", strerror(errno));
 	flat_segment(&sregs.cs, PVH_CODE_SELECTOR, SEG_TYPE_CODE_EXEC_READ_ACCESSED);
 	flat_segment(&sregs.ds, PVH_DATA_SELECTOR, SEG_TYPE_DATA_READ_WRITE_ACCESSED);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	/* The PVH spec asks for a valid 32-bit TSS in TR; its base is unused. */
 	sregs.tr = (struct kvm_segment){.selector = PVH_TSS_SELECTOR, .type = SEG_TYPE_TSS32_BUSY,
-					.limit = 0x67, .present = 1};
+					.limit = TSS32_LIMIT, .present = 1};
 	sregs.cr0 = CR0_PE | CR0_ET;
 	sregs.cr3 = sregs.cr4 = sregs.efer = 0;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
-		return vmm_errorf(err, "%s: setting the PVH entry state: %s", vm->name,
-				  strerror(errno));
+		return vmm_errorf(err, "setting the PVH entry state: %s", strerror(errno));
 	return 0;
 }
 
@@ -294,7 +290,7 @@ static int kvm_set_irq_line(struct vmm_vm *vm, unsigned line, bool level, struct
 	struct kvm_irq_level irq = {.irq = line, .level = level};
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		return vmm_errorf(err, "%s: KVM_IRQ_LINE %u: %s", vm->name, line, strerror(errno));
+		return vmm_errorf(err, "KVM_IRQ_LINE %u: %s", line, strerror(errno));
 	return 0;
 }
 
@@ -332,9 +328,6 @@ static void describe_failure(struct vmm_vm *vm, struct vmm_exit *exit)
 		snprintf(exit->what, sizeof(exit->what),
 			 "VM entry failed (hardware reason 0x%llx)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		break;
-	case KVM_EXIT_HLT:
-		snprintf(exit->what, sizeof(exit->what), "halted with interrupts off");
 		break;
 	default:
 		snprintf(exit->what, sizeof(exit->what), "unexpected KVM exit %u",
@@ -383,13 +376,16 @@ static unsigned breakpoint_length(const uint8_t *insn, unsigned size)
  * Some hosts' KVM (kvm-pvm, used where hardware virtualisation is not
  * nested) fail to emulate a breakpoint the guest raises at CPL 0 and report
  * an emulation failure instead.  When the failing instruction is a
- * breakpoint, deliver the #BP ourselves, as the CPU would: a trap, so the
- * saved RIP is the next instruction.  Returns true if it did.
+ * breakpoint raised at CPL 0, deliver the #BP ourselves, as the CPU would:
+ * a trap, so the saved RIP is the next instruction.  (At CPL 3 the IDT
+ * gate's DPL decides between #BP and #GP, which only KVM can judge.)
+ * Returns true if it did.
  */
 static bool deliver_breakpoint(struct vmm_vm *vm)
 {
 	struct kvm_run *run = vm->run;
 	struct kvm_vcpu_events events;
+	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	unsigned length;
 
@@ -400,7 +396,8 @@ static bool deliver_breakpoint(struct vmm_vm *vm)
 		return false;
 	length = breakpoint_length(run->emulation_failure.insn_bytes,
 				   run->emulation_failure.insn_size);
-	if (!length || ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
+	if (!length || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0 || sregs.cs.dpl != 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
 	    ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &events) < 0)
 		return false;
 	regs.rip += length;
@@ -424,7 +421,7 @@ static int kvm_run_vcpu(struct vmm_vm *vm, struct vmm_exit *exit, struct vmm_err
 				exit->reason = VMM_EXIT_KICKED;
 				return 0;
 			}
-			return vmm_errorf(err, "%s: KVM_RUN: %s", vm->name, strerror(errno));
+			return vmm_errorf(err, "KVM_RUN: %s", strerror(errno));
 		}
 	} while (deliver_breakpoint(vm));
 	describe_exit(vm, exit);

@@ -22,7 +22,7 @@
 /* Exit statuses of exovmm itself; 1..EXO_EXIT_CODE_MAX are guests' codes.  See exovmm(1). */
 #define EXOVMM_EXIT_USAGE 64   /* bad command line */
 #define EXOVMM_EXIT_CONFIG 65  /* the configuration file is wrong */
-#define EXOVMM_EXIT_SETUP 66   /* an instance could not be set up; none ran */
+#define EXOVMM_EXIT_SETUP 66   /* an instance could not be set up or started */
 #define EXOVMM_EXIT_STOPPED 70 /* exovmm stopped an instance (fault, bad I/O) */
 #define EXOVMM_EXIT_SIGNAL_BASE 128 /* + signal number: stopped by a signal */
 
@@ -92,6 +92,16 @@ static void destroy_instances(struct run *run)
 	run->instances = NULL;
 }
 
+/* Print err as the fault of instance i: "exovmm: FILE:LINE: [instance NAME] ...". */
+static void report_instance_error(const struct run *run, size_t i, const struct vmm_error *err)
+{
+	const struct vmm_instance_config *cfg = &run->cfg.instances[i];
+
+	fprintf(stderr, "exovmm: %s:%d: [instance %s] %s\n", run->cfg.path, cfg->line, cfg->name,
+		err->msg);
+}
+
+/* Create every instance and open its log; on failure, report it and return -1. */
 static int create_instances(struct run *run)
 {
 	struct vmm_error err;
@@ -105,13 +115,19 @@ static int create_instances(struct run *run)
 	for (i = 0; i < run->cfg.n_instances; i++) {
 		struct instance *inst = &run->instances[i];
 
-		if (instance_create(inst, &run->cfg.instances[i], run->cfg.log_dir, &err) < 0) {
-			fprintf(stderr, "exovmm: %s\n", err.msg);
+		if (instance_create(inst, &run->cfg.instances[i], &err) < 0) {
+			report_instance_error(run, i, &err);
 			return -1;
 		}
 		inst->on_finish = instance_done;
 		inst->on_finish_arg = run;
 		run->n_created++;
+	}
+	for (i = 0; run->cfg.log_dir && i < run->n_created; i++) {
+		if (instance_open_log(&run->instances[i], run->cfg.log_dir, &err) < 0) {
+			report_instance_error(run, i, &err);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -140,7 +156,7 @@ static void run_instances(struct run *run, const sigset_t *waited)
 		atomic_fetch_add(&run->running, 1);
 		if (instance_start(&run->instances[i], &err) < 0) {
 			atomic_fetch_sub(&run->running, 1);
-			fprintf(stderr, "exovmm: %s\n", err.msg);
+			report_instance_error(run, i, &err);
 			run->stop_signal = SIGTERM;
 			stop_all(run);
 			break;
@@ -167,6 +183,8 @@ static int exit_status(const struct run *run)
 		const struct instance *inst = &run->instances[i];
 
 		switch (inst->outcome) {
+		case INSTANCE_NOT_RUN:
+			return EXOVMM_EXIT_SETUP;
 		case INSTANCE_EXITED:
 			if (inst->exit_code != 0)
 				return inst->exit_code;
@@ -249,13 +267,6 @@ int main(int argc, char **argv)
 		vmm_config_free(&run.cfg);
 		return EXOVMM_EXIT_SETUP;
 	}
-	/* Block before any thread exists so every thread inherits the mask. */
-	sigemptyset(&waited);
-	sigaddset(&waited, SIGINT);
-	sigaddset(&waited, SIGTERM);
-	sigaddset(&waited, INSTANCE_DONE_SIGNAL);
-	pthread_sigmask(SIG_BLOCK, &waited, NULL);
-
 	if (create_instances(&run) < 0) {
 		destroy_instances(&run);
 		if (created_log_dir)
@@ -263,6 +274,12 @@ int main(int argc, char **argv)
 		vmm_config_free(&run.cfg);
 		return EXOVMM_EXIT_SETUP;
 	}
+	/* Block before any thread exists so every thread inherits the mask. */
+	sigemptyset(&waited);
+	sigaddset(&waited, SIGINT);
+	sigaddset(&waited, SIGTERM);
+	sigaddset(&waited, INSTANCE_DONE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &waited, NULL);
 	run_instances(&run, &waited);
 	status = exit_status(&run);
 	destroy_instances(&run);

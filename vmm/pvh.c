@@ -451,6 +451,9 @@ int pvh_load(struct guest_mem *mem, const void *image, size_t image_len,
 	if (check_ehdr(&img, err) < 0 || find_pvh_entry(&img, err) < 0 ||
 	    check_segments(&img, mem, err) < 0)
 		return -1;
+	if (initrd && initrd_len == 0)
+		return vmm_errorf(err, "%s: empty file; an initrd holds at least a cpio trailer",
+				  initrd_name);
 	if (initrd && place_initrd(&img, mem, initrd_len, initrd_name,
 				   &b.initrd_gpa, err) < 0)
 		return -1;

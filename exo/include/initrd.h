@@ -5,6 +5,7 @@
 #ifndef EXO_INITRD_H
 #define EXO_INITRD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -15,7 +16,10 @@
 int initrd_scan(const void *archive, size_t len, size_t *entries,
 		size_t *offset);
 
-/* Print the "exo: initrd:" lines for boot_info's initrd. */
-void initrd_list(void);
+/*
+ * Print the "exo: initrd:" lines for boot_info's initrd.  Returns false
+ * if the archive is malformed (none at all is fine).
+ */
+bool initrd_list(void);
 
 #endif /* EXO_INITRD_H */

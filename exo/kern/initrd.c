@@ -38,7 +38,7 @@ static void print_entry(const struct cpio_entry *e)
 	kprintf("\n");
 }
 
-void initrd_list(void)
+bool initrd_list(void)
 {
 	size_t n, offset = 0, bad_at;
 	struct cpio_entry e;
@@ -46,7 +46,7 @@ void initrd_list(void)
 
 	if (!boot_info.initrd) {
 		kprintf("exo: initrd: none\n");
-		return;
+		return true;
 	}
 	st = initrd_scan(boot_info.initrd, boot_info.initrd_size, &n, &bad_at);
 	kprintf("exo: initrd: %zu entries, %lu bytes\n", n,
@@ -54,7 +54,9 @@ void initrd_list(void)
 	while (cpio_next(boot_info.initrd, boot_info.initrd_size, &offset,
 			 &e) == CPIO_OK)
 		print_entry(&e);
-	if (st != CPIO_END)
-		kprintf("exo: initrd: bad archive at byte %zu: %s\n", bad_at,
-			cpio_strerror(st));
+	if (st == CPIO_END)
+		return true;
+	kprintf("exo: initrd: bad archive at byte %zu: %s\n", bad_at,
+		cpio_strerror(st));
+	return false;
 }

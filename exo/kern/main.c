@@ -59,7 +59,8 @@ _Noreturn void exo_main(uint64_t start_pa)
 	boot_print_memmap();
 	timer_init(cl.tick_us);
 	sti();
-	initrd_list();
+	if (!initrd_list())
+		exo_exit(EXO_EXIT_BAD_BOOT);
 	if (cl.fault) {
 		cl.fault->raise();
 		panic("fault=%s raised no exception", cl.fault->name);

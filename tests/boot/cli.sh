@@ -36,7 +36,7 @@ instance first
 instance second image="$EXO_IMAGES/progs.cpio"
 run_exovmm --log-dir "$work/logs"
 expect_status 66 "image that is not an ELF file"
-expect "$work/err" "exovmm: $EXO_IMAGES/progs.cpio: not an ELF file"
+expect "$work/err" "exovmm: $work/test.conf:4: [instance second] $EXO_IMAGES/progs.cpio: not an ELF file"
 expect_no "$work/out" "[first]"
 if [ -e "$work/logs" ]; then fail "log directory left behind after a failed start"; else pass "nothing left behind"; fi
 
@@ -44,7 +44,23 @@ if [ -e "$work/logs" ]; then fail "log directory left behind after a failed star
 instance first image="$work/absent.elf"
 run_exovmm
 expect_status 66 "missing image"
-expect "$work/err" "exovmm: $work/absent.elf: cannot read: No such file or directory"
+expect "$work/err" "exovmm: $work/test.conf:1: [instance first] $work/absent.elf: cannot read: No such file or directory"
+
+# An initrd that is not a cpio archive is the guest's to refuse: it exits
+# with EXO_EXIT_BAD_BOOT (3), which becomes exovmm's status.
+: >"$work/test.conf"
+instance first initrd="$EXO_IMAGES/exo.elf"
+run_exovmm
+expect_status 3 "initrd that is not a cpio archive"
+expect_re "$work/out" '^\[first\] exo: initrd: bad archive at byte 0: '
+
+# A FIFO as image is refused at once, not waited on.
+mkfifo "$work/fifo.elf"
+: >"$work/test.conf"
+instance first image="$work/fifo.elf"
+run_exovmm
+expect_status 66 "FIFO as image"
+expect "$work/err" "$work/fifo.elf: cannot read: not a regular file"
 
 # An instance without image and initrd keys boots the default image
 # directory's exo.elf and progs.cpio.

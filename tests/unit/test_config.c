@@ -514,7 +514,9 @@ END_TEST
 
 /* --- Bad files --------------------------------------------------------- */
 
-#define NAME_RULE "expected 1 to 32 letters, digits, \"_\", \".\" or \"-\""
+#define NAME_RULE                                                              \
+	"expected 1 to 32 letters, digits, \"_\", \".\" or \"-\", starting "       \
+	"with a letter or digit"
 #define SIZE_SYNTAX ": expected a size such as 64M or 1G, got "
 #define SIZE_RANGE ": expected a size from 2M to 3G, got "
 #define WEIGHT_RANGE ": expected an integer from 1 to 65535, got "
@@ -523,7 +525,7 @@ END_TEST
 #define TIME_RANGE ": expected a duration from 1ms to 1s, got "
 #define NET_RULE                                                               \
 	": expected a network name of 1 to 32 letters, digits, \"_\", \".\" "  \
-	"or \"-\", got "
+	"or \"-\", starting with a letter or digit, got "
 #define SECTIONS "expected [exovmm] or [instance NAME]"
 
 /* The file's text, and the message after its path. */
@@ -545,6 +547,8 @@ static const struct {
     {"[instance]\n", ":1: [instance] has no name; expected [instance NAME]"},
     {"[instance a/b]\n", ":1: [instance a/b] bad name: " NAME_RULE},
     {"[instance a b]\n", ":1: [instance a b] bad name: " NAME_RULE},
+    {"[instance ..]\n", ":1: [instance ..] bad name: " NAME_RULE},
+    {"[instance -x]\n", ":1: [instance -x] bad name: " NAME_RULE},
     {"[instance aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
      ":1: [instance aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa] bad name: " NAME_RULE},
     {"[instance web]\nmemory = 64M\n[instance web]\n",

@@ -282,6 +282,16 @@ START_TEST(test_load_initrd_exact_fit)
 }
 END_TEST
 
+START_TEST(test_load_initrd_empty)
+{
+	uint8_t none[1] = {0};
+
+	ck_assert_int_eq(load_cut(img.len, none, 0, NULL), -1);
+	ck_assert_str_eq(err.msg,
+			 "progs.cpio: empty file; an initrd holds at least a cpio trailer");
+}
+END_TEST
+
 START_TEST(test_load_entry_in_bss)
 {
 	note()->desc = DATA_PADDR + DATA_MEMSZ - 1;
@@ -571,6 +581,7 @@ static Suite *pvh_suite(void)
 	tcase_add_test(good, test_load_initrd);
 	tcase_add_test(good, test_load_nothing_else);
 	tcase_add_test(good, test_load_initrd_exact_fit);
+	tcase_add_test(good, test_load_initrd_empty);
 	tcase_add_test(good, test_load_entry_in_bss);
 	tcase_add_test(good, test_load_cmdline_max);
 	tcase_add_test(good, test_entry_wide);
