@@ -11,11 +11,20 @@
 
 typedef enum vmm_action (*hypercall_fn)(struct instance *inst, uint64_t request_gpa);
 
-/* The request struct of a call, or NULL (and the instance stopped) if it lies outside memory. */
+/*
+ * The request struct of a call, or NULL (and the instance stopped) if it
+ * is misaligned or lies outside memory.
+ */
 static void *request(struct instance *inst, const char *call, uint64_t gpa, size_t size)
 {
-	void *req = guest_ptr(&inst->mem, gpa, size);
+	void *req;
 
+	if (gpa % EXO_HVC_REQUEST_ALIGN) {
+		instance_stop(inst, "hypercall %s: request at 0x%llx is not %u-byte aligned", call,
+			      (unsigned long long)gpa, EXO_HVC_REQUEST_ALIGN);
+		return NULL;
+	}
+	req = guest_ptr(&inst->mem, gpa, size);
 	if (!req)
 		instance_stop(inst, "hypercall %s: request at 0x%llx lies outside guest memory",
 			      call, (unsigned long long)gpa);

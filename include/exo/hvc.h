@@ -14,7 +14,8 @@
  * the whole struct, and every buffer it names, lies inside memory granted
  * to the instance before it reads or writes a byte; a bad address fails the
  * call with EXO_HVC_EFAULT in the struct's `ret` field when the struct
- * itself is readable, and stops the instance when it is not.
+ * itself is readable, and stops the instance when it is not.  A request
+ * struct must be EXO_HVC_REQUEST_ALIGN-aligned.
  */
 #ifndef EXO_HVC_H
 #define EXO_HVC_H
@@ -76,6 +77,8 @@ enum exo_hvc_call {
 	EXO_HVC_CONSOLE = 0, /* write a buffer to the instance console */
 	EXO_HVC_NCALLS
 };
+
+#define EXO_HVC_REQUEST_ALIGN 8u
 
 /* Results in a request's `ret` field. */
 #define EXO_HVC_OK 0
