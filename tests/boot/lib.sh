@@ -14,7 +14,10 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
 failures=0
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-boot.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+exovmm_pid=
+# An exovmm left running by start_exovmm (a test that ended early) is
+# killed; wait_exovmm clears exovmm_pid once it has ended.
+trap '[ -z "$exovmm_pid" ] || kill -KILL "$exovmm_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 skip() {
 	echo "SKIP: $*"
@@ -96,8 +99,104 @@ expect_no() {
 	if grep -qF -- "$2" "$1"; then fail "unexpected in $(basename "$1"): $2"; else pass "absent: $2"; fi
 }
 
+# run_exovmm_merged [ARGS...]: like run_exovmm, but stdout and stderr go
+# to the one file $work/all.  exovmm writes each line with one write() as
+# it happens, so the order of lines there is the order of events.
+run_exovmm_merged() {
+	status=0
+	timeout "$BOOT_TIMEOUT" "$EXOVMM" "$@" "$work/test.conf" >"$work/all" 2>&1 || status=$?
+	echo "--- exovmm $* exited $status; stdout and stderr:"
+	cat "$work/all"
+	echo "---"
+}
+
+# line_of FILE FIXED-STRING: the number of the first line holding this
+# text, or nothing.
+line_of() {
+	grep -nF -m 1 -- "$2" "$1" | cut -d: -f1
+}
+
+# expect_before FILE FIRST SECOND: both texts are in FILE, and the first
+# line holding FIRST comes before the first line holding SECOND.
+expect_before() {
+	a=$(line_of "$1" "$2")
+	b=$(line_of "$1" "$3")
+	if [ -z "$a" ]; then
+		fail "missing in $(basename "$1"): $2"
+	elif [ -z "$b" ]; then
+		fail "missing in $(basename "$1"): $3"
+	elif [ "$a" -lt "$b" ]; then
+		pass "line $a ($2) before line $b ($3)"
+	else
+		fail "line $a ($2) not before line $b ($3)"
+	fi
+}
+
+# start_exovmm [ARGS...]: start exovmm on $work/test.conf in the
+# background, stdout and stderr to $work/all, with SIGINT and SIGTERM at
+# their default action (a background job of a script ignores SIGINT);
+# its pid is then in $exovmm_pid.  End with wait_exovmm.
+start_exovmm() {
+	rm -f "$work/pid" "$work/status"
+	(
+		status=0
+		sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1" && shift && exec "$@"' sh "$work/pid" \
+			env --default-signal=INT,TERM "$EXOVMM" "$@" "$work/test.conf" \
+			>"$work/all" 2>&1 || status=$?
+		{ echo "$status" >"$work/status.tmp" && mv "$work/status.tmp" "$work/status"; } 2>/dev/null
+	) &
+	exovmm_job=$!
+	exovmm_pid=
+	if wait_for_file "$work/pid"; then
+		exovmm_pid=$(cat "$work/pid")
+	fi
+}
+
+# wait_for_file FILE: wait (BOOT_TIMEOUT at most) until FILE exists.
+wait_for_file() {
+	tries=$((BOOT_TIMEOUT * 10))
+	while [ ! -e "$1" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+# wait_for_line FILE FIXED-STRING: wait (BOOT_TIMEOUT at most) until FILE
+# holds this text; fails the check if it never does.
+wait_for_line() {
+	tries=$((BOOT_TIMEOUT * 10))
+	until grep -qF -- "$2" "$1" 2>/dev/null; do
+		tries=$((tries - 1))
+		if [ "$tries" -le 0 ]; then
+			fail "did not appear in $(basename "$1") within ${BOOT_TIMEOUT}s: $2"
+			return 1
+		fi
+		sleep 0.1
+	done
+	pass "appeared: $2"
+}
+
+# wait_exovmm: wait (BOOT_TIMEOUT at most) for the exovmm start_exovmm
+# started to end; sets $status as run_exovmm does.  One still running
+# then is killed, and the check fails.
+wait_exovmm() {
+	if ! wait_for_file "$work/status"; then
+		fail "exovmm still running after ${BOOT_TIMEOUT}s; killing it"
+		[ -n "$exovmm_pid" ] && kill -KILL "$exovmm_pid" 2>/dev/null
+	fi
+	wait "$exovmm_job"
+	exovmm_pid=
+	status=$(cat "$work/status" 2>/dev/null || echo none)
+	echo "--- exovmm exited $status; stdout and stderr:"
+	cat "$work/all"
+	echo "---"
+	[ "$status" != none ] || status=255
+}
+
 # check_tap FILE PREFIX: the lines starting with PREFIX form a passing TAP
-# run: a plan 1..N, exactly N "ok" lines numbered 1..N, no "not ok".
+# run: a plan 1..N, and "ok" lines numbered exactly 1, 2, ... N in that
+# order (no gap, duplicate or extra line), no "not ok".
 check_tap() {
 	file=$1
 	prefix=$2
@@ -106,11 +205,12 @@ check_tap() {
 		fail "no TAP plan (1..N) in the output"
 		return
 	fi
-	oks=$(grep -cE "^${prefix}ok [0-9]+( |$)" "$file")
+	numbers=$(grep -E "^${prefix}ok [0-9]+( |\$)" "$file" | sed "s/^${prefix}ok \\([0-9]*\\).*/\\1/" | tr '\n' ' ')
+	want=$(seq 1 "$plan" | tr '\n' ' ')
 	if grep -qE "^${prefix}not ok" "$file"; then
 		fail "self-tests failed: $(grep -E "^${prefix}not ok" "$file" | tr '\n' ' ')"
-	elif [ "$oks" -ne "$plan" ]; then
-		fail "TAP plan says $plan tests but $oks passed (missing or extra lines)"
+	elif [ "$numbers" != "$want" ]; then
+		fail "TAP plan says 1..$plan but the ok lines are numbered: ${numbers:-none}"
 	else
 		pass "$plan self-tests passed"
 	fi
