@@ -7,7 +7,7 @@
  *   hold=DURATION   wait that long (halted between ticks) before exiting
  *   console=uart    write to the UART even under exovmm (one VM exit a byte)
  *   fault=NAME      after the banner, raise exception NAME (de, bp, ud, gp,
- *                   pf) or commit violation NAME (triple, port, mmio)
+ *                   pf) or commit violation NAME (triple, port, mmio, hvc)
  */
 #ifndef EXO_CMDLINE_H
 #define EXO_CMDLINE_H

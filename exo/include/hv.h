@@ -28,4 +28,11 @@ extern struct hv_info hv;
 
 void hv_detect(void);
 
+/*
+ * EXO_HVC_CONSOLE: ask exovmm to write len bytes at guest-physical buf.
+ * Returns the request's ret field (EXO_HVC_OK or a negative EXO_HVC_E*).
+ * Only under exovmm.
+ */
+int32_t hvc_console(uint64_t buf, uint32_t len);
+
 #endif /* EXO_HV_H */

@@ -1,6 +1,6 @@
 /*
  * violate.h: things no guest may do to its monitor, done on purpose for
- * `fault=triple|port|mmio` (exo/kern/violate.c), so the tests can check
+ * `fault=triple|port|mmio|hvc` (exo/kern/violate.c), so the tests can check
  * that exovmm stops the offending instance alone and the others run on.
  */
 #ifndef EXO_VIOLATE_H

@@ -101,7 +101,7 @@ static const struct key_parser parsers[] = {
     {"test", parse_test, "boot"},
     {"hold", parse_hold, "a duration from 1us to 1h, e.g. 2s"},
     {"console", parse_console, "uart"},
-    {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port or mmio"},
+    {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port, mmio or hvc"},
 };
 
 static bool parse_word(const struct word *w, struct cmdline *out, char *err,

@@ -32,7 +32,7 @@
 
 static bool use_hvc;
 static char hvc_buf[EXO_HVC_CONSOLE_MAX];
-static struct exo_hvc_console hvc_req;
+static uint32_t hvc_len;
 
 static void uart_init(void)
 {
@@ -75,11 +75,10 @@ void cons_use_uart(void)
  */
 void cons_flush(void)
 {
-	if (!use_hvc || !hvc_req.len)
+	if (!use_hvc || !hvc_len)
 		return;
-	hvc_req.buf = KERN_V2P(hvc_buf);
-	outl(EXO_HVC_PORT(EXO_HVC_CONSOLE), (uint32_t)KERN_V2P(&hvc_req));
-	hvc_req.len = 0;
+	hvc_console(KERN_V2P(hvc_buf), hvc_len);
+	hvc_len = 0;
 }
 
 void cons_putc(char c)
@@ -88,7 +87,7 @@ void cons_putc(char c)
 		uart_putc(c);
 		return;
 	}
-	hvc_buf[hvc_req.len++] = c;
-	if (c == '\n' || hvc_req.len == sizeof(hvc_buf))
+	hvc_buf[hvc_len++] = c;
+	if (c == '\n' || hvc_len == sizeof(hvc_buf))
 		cons_flush();
 }

@@ -10,6 +10,7 @@
 #include "cmdline.h"
 #include "cpio.h"
 #include "fault.h"
+#include "hv.h"
 #include "initrd.h"
 #include "layout.h"
 #include "mmu.h"
@@ -208,6 +209,25 @@ static enum result check_direct_map(void)
 	return pass_if(!memcmp(identity_copy, exo_p2v(page), PAGE_SIZE));
 }
 
+/*
+ * exovmm refuses console hypercalls whose buffer is not wholly inside
+ * guest RAM or is too long, with an error code, and the instance goes on.
+ */
+static enum result check_hvc_validation(void)
+{
+	uint64_t ram_end = boot_info.ram_bytes;
+
+	if (hv.kind != HV_EXOVMM) {
+		skip_reason = "not under exovmm";
+		return SKIP;
+	}
+	return pass_if(hvc_console(ram_end, 1) == EXO_HVC_EFAULT &&
+		       hvc_console(ram_end - 1, 2) == EXO_HVC_EFAULT &&
+		       hvc_console(UINT64_MAX, 2) == EXO_HVC_EFAULT &&
+		       hvc_console(0, EXO_HVC_CONSOLE_MAX + 1) == EXO_HVC_EINVAL &&
+		       hvc_console(KERN_V2P(&tap_count), 0) == EXO_HVC_OK);
+}
+
 static const struct check checks[] = {
     {"start info magic and version are sane", check_start_info},
     {"memory map is non-empty and has RAM", check_memmap},
@@ -220,6 +240,8 @@ static const struct check checks[] = {
     {"direct map reads the same bytes as the identity view of the start-info "
      "page",
      check_direct_map},
+    {"exovmm refuses console hypercalls outside RAM or too long",
+     check_hvc_validation},
 };
 
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))

@@ -9,11 +9,15 @@
 #include "violate.h"
 #include "x86.h"
 
+#include <exo/hvc.h>
+
 /* The POST-code port: no exovmm device owns it. */
 #define UNOWNED_PORT 0x80
 /* Inside the MMIO hole, where no device and no RAM lie. */
 #define UNBACKED_PADDR (EXO_MMIO_HOLE_START + 256 * EXO_MIB)
 #define VIOLATION_MARK 0xe0
+/* An aligned request address at the top of the 32-bit space, far above RAM. */
+#define WILD_REQUEST_PADDR 0xfffffff8u
 
 /* An empty IDT makes any exception unrecoverable: #UD -> #GP -> #DF -> shutdown. */
 static void triple_fault(void)
@@ -36,10 +40,17 @@ static void unbacked_mmio(void)
 	*(volatile uint8_t *)exo_p2v(UNBACKED_PADDR) = VIOLATION_MARK;
 }
 
+/* A hypercall whose request struct exovmm cannot even read. */
+static void wild_hypercall(void)
+{
+	outl(EXO_HVC_PORT(EXO_HVC_CONSOLE), WILD_REQUEST_PADDR);
+}
+
 static const struct exo_violation violations[] = {
 	{"triple", triple_fault},
 	{"port", unowned_port},
 	{"mmio", unbacked_mmio},
+	{"hvc", wild_hypercall},
 };
 
 const struct exo_violation *violation_lookup(const char *name, size_t len)

@@ -1,5 +1,6 @@
 # isolation.sh: an instance that does something no guest may do (triple
-# fault, I/O to a port nobody owns, MMIO outside its memory) is stopped
+# fault, I/O to a port nobody owns, MMIO outside its memory, a hypercall
+# whose request lies outside its memory) is stopped
 # alone, with a log line naming it, the reason and the guest RIP, while
 # the other instance runs on to a clean exit.  stdout and stderr go to one
 # file, in the order the lines were written: "bad" is stopped before
@@ -8,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
-for case in triple:'triple fault' port:'unexpected I/O: write of 1 bytes at port 0x' mmio:'unexpected MMIO: write of'; do
+for case in triple:'triple fault' port:'unexpected I/O: write of 1 bytes at port 0x' \
+	mmio:'unexpected MMIO: write of' hvc:'hypercall console: request at 0xfffffff8 lies outside guest memory'; do
 	name=${case%%:*}
 	reason=${case#*:}
 	: >"$work/test.conf"

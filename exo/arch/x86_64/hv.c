@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hv.h"
+#include "layout.h"
 #include "x86.h"
 
 struct hv_info hv;
@@ -34,4 +35,15 @@ void hv_detect(void)
 		read_signature();
 	else
 		hv.kind = HV_NONE;
+}
+
+int32_t hvc_console(uint64_t buf, uint32_t len)
+{
+	/* Static: its physical address is KERN_V2P's, known below 4 GiB. */
+	static struct exo_hvc_console req
+	    __attribute__((aligned(EXO_HVC_REQUEST_ALIGN)));
+
+	req = (struct exo_hvc_console){.buf = buf, .len = len};
+	outl(EXO_HVC_PORT(EXO_HVC_CONSOLE), (uint32_t)KERN_V2P(&req));
+	return req.ret;
 }
