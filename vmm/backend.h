@@ -46,7 +46,10 @@ struct vmm_exit {
 
 struct vmm_backend {
 	const char *name;
-	/* Create a VM with an interrupt controller and one vCPU. */
+	/*
+	 * Create a VM.  It has its interrupt controller and its one vCPU
+	 * by the time set_pvh_entry() returns.
+	 */
 	int (*create)(struct vmm_vm **vm, struct vmm_error *err);
 	/*
 	 * Back guest-physical [gpa, gpa + size) with host memory.  slot
