@@ -255,9 +255,11 @@ static int kvm_map_memory(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, void *
 	};
 
 	if (slot >= (uint32_t)kvm_max_slots)
-		return vmm_errorf(err, "guest memory needs more than the host's %d KVM memory slots", kvm_max_slots);
+		return vmm_errorf(err, "guest memory needs more than the host's %d KVM memory slots",
+				  kvm_max_slots);
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return vmm_errorf(err, "mapping guest memory slot %u at 0x%llx: %s", slot, (unsigned long long)gpa, strerror(errno));
+		return vmm_errorf(err, "mapping guest memory slot %u at 0x%llx: %s", slot,
+				  (unsigned long long)gpa, strerror(errno));
 	return 0;
 }
 

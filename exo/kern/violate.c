@@ -5,11 +5,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <exo/hvc.h>
+
 #include "layout.h"
 #include "violate.h"
 #include "x86.h"
-
-#include <exo/hvc.h>
 
 /* The POST-code port: no exovmm device owns it. */
 #define UNOWNED_PORT 0x80
