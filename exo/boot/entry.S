@@ -123,6 +123,7 @@ boot_pd:
 	.balign PAGE_SIZE
 boot_stack:
 	.skip EXO_BOOT_STACK_SIZE
+	.globl boot_stack_top	/* the kernel stack, for good (cpu.c) */
 boot_stack_top:
 
 	.section .note.GNU-stack, "", @progbits

@@ -8,6 +8,10 @@
  *   console=uart    write to the UART even under exovmm (one VM exit a byte)
  *   fault=NAME      after the banner, raise exception NAME (de, bp, ud, gp,
  *                   pf) or commit violation NAME (triple, port, mmio, hvc)
+ *   run=P[,P...]    start these initrd programs as envs (at most 8)
+ *   slice=DURATION  time-slice length: 100us..1s (default 10ms)
+ *   revoke=DURATION how long an env has to answer a revocation request:
+ *                   1ms..1h (default 50ms)
  */
 #ifndef EXO_CMDLINE_H
 #define EXO_CMDLINE_H
@@ -22,6 +26,17 @@
 #define CMDLINE_ERR_MAX 160 /* room for a message naming the bad word */
 #define CMDLINE_HOLD_MAX_US 3600000000ull /* hold=: one hour */
 
+#define CMDLINE_RUN_MAX 8
+#define CMDLINE_SLICE_MIN_US 100u
+#define CMDLINE_SLICE_MAX_US 1000000u
+#define CMDLINE_REVOKE_MIN_US 1000u
+
+/* A word of the command line, not NUL-terminated. */
+struct cmdline_word {
+	const char *s;
+	int len;
+};
+
 struct cmdline {
 	uint32_t tick_us;
 	bool test_boot;
@@ -29,6 +44,10 @@ struct cmdline {
 	bool console_uart;
 	const struct exo_fault *fault; /* NULL: none */
 	const struct exo_violation *violation; /* NULL: none */
+	struct cmdline_word run[CMDLINE_RUN_MAX];
+	unsigned nrun;
+	uint64_t slice_us;
+	uint64_t revoke_us;
 };
 
 /*

@@ -22,4 +22,8 @@ int initrd_scan(const void *archive, size_t len, size_t *entries,
  */
 bool initrd_list(void);
 
+struct cpio_entry;
+/* The initrd entry called name[0..len), if there is one. */
+bool initrd_find(const char *name, size_t len, struct cpio_entry *out);
+
 #endif /* EXO_INITRD_H */

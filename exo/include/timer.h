@@ -30,6 +30,14 @@ extern volatile uint64_t timer_ticks;
 void timer_init(uint32_t period_us);
 /* The tick interrupt handler. */
 void timer_tick(void);
+/*
+ * From now on the LAPIC timer fires once per timer_oneshot_us() call and
+ * each interrupt goes to handler (the scheduler's slice timer).
+ */
+void timer_take_over(void (*handler)(void));
+void timer_oneshot_us(uint64_t us);
+/* Microseconds to TSC ticks, and the TSC now. */
+uint64_t timer_us_to_tsc(uint64_t us);
 /* Halt, with interrupts on, for at least us microseconds of ticks. */
 void timer_sleep_us(uint64_t us);
 
@@ -38,6 +46,8 @@ void lapic_init(void);
 void lapic_eoi(void);
 void lapic_oneshot(uint32_t count);
 void lapic_periodic(unsigned vector, uint32_t count);
+/* One interrupt on vector after count (divided) ticks. */
+void lapic_oneshot_irq(unsigned vector, uint32_t count);
 uint32_t lapic_current(void);
 #define LAPIC_TIMER_DIVISOR 16
 

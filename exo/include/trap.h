@@ -6,11 +6,13 @@
 #define EXO_TRAP_H
 
 #define T_DE 0	/* divide error */
+#define T_NMI 2	/* non-maskable interrupt */
 #define T_BP 3	/* breakpoint */
 #define T_UD 6	/* invalid opcode */
 #define T_DF 8	/* double fault */
 #define T_GP 13 /* general protection */
 #define T_PF 14 /* page fault */
+#define T_MC 18 /* machine check */
 #define T_NEXCEPTIONS 32
 
 /* The 8259s are remapped here (and masked), so spurious IRQs are known. */
@@ -20,8 +22,19 @@
 #define VEC_SPURIOUS 255 /* LAPIC spurious interrupt */
 #define IDT_ENTRIES 256
 
-/* Byte offset of the vector number in struct trapframe, for vectors.S. */
+/*
+ * Frames that did not come from an IDT vector carry one of these in their
+ * vector field: a frame saved by `syscall` may go back by `sysret` (which
+ * rebuilds %rcx and %r11 from rip and rflags); any frame the kernel built
+ * or rewrote goes back by `iretq`, so every register is restored.
+ */
+#define VEC_SYSCALL 256
+#define VEC_KERNEL_BUILT 257
+
+/* Byte offsets in struct trapframe, for vectors.S. */
 #define TF_VECTOR_OFFSET (15 * 8)
+#define TF_CS_OFFSET (18 * 8)
+#define TF_SIZE (22 * 8)
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
@@ -36,7 +49,10 @@ struct trapframe {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-_Static_assert(__builtin_offsetof(struct trapframe, vector) == TF_VECTOR_OFFSET,
+_Static_assert(__builtin_offsetof(struct trapframe, vector) ==
+			   TF_VECTOR_OFFSET &&
+		   __builtin_offsetof(struct trapframe, cs) == TF_CS_OFFSET &&
+		   sizeof(struct trapframe) == TF_SIZE,
 	       "vectors.S and struct trapframe disagree");
 
 /* An exception a test asked for, as the handler saw it. */
@@ -48,7 +64,20 @@ struct trap_hit {
 };
 
 void trap_init(void);
-void trap_dispatch(struct trapframe *tf);
+/*
+ * Handle the trap saved in *tf and return the frame to resume: tf itself
+ * for a trap in the kernel; for one from ring 3 (saved in the env's own
+ * struct env), the frame of whichever env runs next.
+ */
+struct trapframe *trap_dispatch(struct trapframe *tf);
+/* Resume the context in *tf (vectors.S). */
+_Noreturn void trap_return(struct trapframe *tf);
+
+/* Whether the frame was saved from ring 3. */
+static inline bool tf_from_user(const struct trapframe *tf)
+{
+	return (tf->cs & 3) == 3;
+}
 
 /*
  * Expect one exception `vector` in the kernel: instead of the dump and

@@ -7,6 +7,7 @@
 
 #include "cmdline.h"
 #include "printf.h"
+#include "sched.h"
 #include "timer.h"
 
 #define US_PER_MS 1000u
@@ -96,12 +97,45 @@ static bool parse_fault(const struct word *w, struct cmdline *out)
 	return out->fault || out->violation;
 }
 
+static bool parse_slice(const struct word *w, struct cmdline *out)
+{
+	return parse_duration(w, CMDLINE_SLICE_MAX_US, &out->slice_us) &&
+	       out->slice_us >= CMDLINE_SLICE_MIN_US;
+}
+
+static bool parse_revoke(const struct word *w, struct cmdline *out)
+{
+	return parse_duration(w, CMDLINE_HOLD_MAX_US, &out->revoke_us) &&
+	       out->revoke_us >= CMDLINE_REVOKE_MIN_US;
+}
+
+/* Comma-separated program names, none empty. */
+static bool parse_run(const struct word *w, struct cmdline *out)
+{
+	const char *p = w->value, *end = w->value + w->value_len;
+
+	out->nrun = 0;
+	while (p <= end) {
+		const char *comma = memchr(p, ',', end - p);
+		const char *stop = comma ? comma : end;
+
+		if (stop == p || out->nrun == CMDLINE_RUN_MAX)
+			return false;
+		out->run[out->nrun++] = (struct cmdline_word){p, (int)(stop - p)};
+		p = stop + 1;
+	}
+	return true;
+}
+
 static const struct key_parser parsers[] = {
     {"tick", parse_tick, "a duration from 1us to 1s, e.g. 10ms"},
     {"test", parse_test, "boot"},
     {"hold", parse_hold, "a duration from 1us to 1h, e.g. 2s"},
     {"console", parse_console, "uart"},
     {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port, mmio or hvc"},
+    {"run", parse_run, "up to 8 program names separated by commas"},
+    {"slice", parse_slice, "a duration from 100us to 1s, e.g. 10ms"},
+    {"revoke", parse_revoke, "a duration from 1ms to 1h, e.g. 50ms"},
 };
 
 static bool parse_word(const struct word *w, struct cmdline *out, char *err,
@@ -135,7 +169,9 @@ static bool split_word(const char *s, const char *end, struct word *w)
 
 bool cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen)
 {
-	*out = (struct cmdline){.tick_us = TIMER_TICK_DEFAULT_US};
+	*out = (struct cmdline){.tick_us = TIMER_TICK_DEFAULT_US,
+				.slice_us = SLICE_DEFAULT_US,
+				.revoke_us = REVOKE_GRACE_DEFAULT_US};
 	for (;;) {
 		const char *end;
 		struct word w;

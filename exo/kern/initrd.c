@@ -1,7 +1,10 @@
 /*
- * initrd.c: listing the programs in the initrd.  Nothing runs them yet;
- * envs come with the next part of the kernel.
+ * initrd.c: listing the programs in the initrd and finding one by name
+ * (the kernel starts the programs the command line names; envs load the
+ * others themselves through their initrd capability).
  */
+#include <string.h>
+
 #include "initrd.h"
 #include "boot.h"
 #include "cpio.h"
@@ -58,5 +61,18 @@ bool initrd_list(void)
 		return true;
 	kprintf("exo: initrd: bad archive at byte %zu: %s\n", bad_at,
 		cpio_strerror(st));
+	return false;
+}
+
+bool initrd_find(const char *name, size_t len, struct cpio_entry *out)
+{
+	size_t offset = 0;
+
+	if (!boot_info.initrd)
+		return false;
+	while (cpio_next(boot_info.initrd, boot_info.initrd_size, &offset,
+			 out) == CPIO_OK)
+		if (out->name_len == len && !memcmp(out->name, name, len))
+			return true;
 	return false;
 }

@@ -8,10 +8,14 @@
 #include "boot.h"
 #include "cmdline.h"
 #include "console.h"
+#include "cpu.h"
+#include "frames.h"
 #include "hv.h"
 #include "initrd.h"
 #include "kern.h"
+#include "load.h"
 #include "pmap.h"
+#include "sched.h"
 #include "seg.h"
 #include "selftest.h"
 #include "timer.h"
@@ -41,6 +45,14 @@ static void read_cmdline(struct cmdline *cl)
 	exo_exit(EXO_EXIT_BAD_BOOT);
 }
 
+static _Noreturn void run_envs(const struct cmdline *cl)
+{
+	sched_params = (struct sched_params){cl->slice_us, cl->revoke_us};
+	frames_init();
+	load_boot_envs(cl);
+	sched_start();
+}
+
 _Noreturn void exo_main(uint64_t start_pa)
 {
 	struct cmdline cl;
@@ -52,6 +64,7 @@ _Noreturn void exo_main(uint64_t start_pa)
 	gdt_init();
 	trap_init();
 	pmap_init();
+	cpu_init();
 	boot_info_init(start_pa);
 	read_cmdline(&cl);
 	if (cl.console_uart)
@@ -72,8 +85,10 @@ _Noreturn void exo_main(uint64_t start_pa)
 	code = EXO_EXIT_OK;
 	if (cl.test_boot && selftest_run())
 		code = EXO_EXIT_TEST_FAILED;
+	if (code == EXO_EXIT_OK && cl.nrun)
+		run_envs(&cl);
 	if (!cl.test_boot)
-		kprintf("exo: nothing to run yet\n");
+		kprintf("exo: nothing to run (no run= on the command line)\n");
 	timer_sleep_us(cl.hold_us);
 	exo_exit(code);
 }

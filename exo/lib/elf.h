@@ -35,6 +35,31 @@ struct elf64_ehdr {
 	uint16_t shstrndx;
 };
 
+#define ELF_PT_LOAD 1
+#define ELF_PF_X 0x1
+#define ELF_PF_W 0x2
+#define ELF_PF_R 0x4
+
+struct elf64_phdr {
+	uint32_t type;
+	uint32_t flags;
+	uint64_t offset;
+	uint64_t vaddr;
+	uint64_t paddr;
+	uint64_t filesz;
+	uint64_t memsz;
+	uint64_t align;
+};
+
+/*
+ * Program header i of an image elf64_x86_64_exec accepted: true and *out
+ * if the header lies inside the image and its file bytes do too.
+ */
+bool elf64_phdr(const void *image, size_t len, unsigned i,
+		struct elf64_phdr *out);
+/* How many program headers the image has. */
+unsigned elf64_phnum(const void *image);
+
 /*
  * Whether the len bytes at image start an ELF64 little-endian x86-64
  * executable; if so *entry gets its entry point.  image need not be

@@ -1,16 +1,24 @@
 /*
  * string.c: memory and string functions for the freestanding kernel.
- * Plain byte loops: the kernel copies little, and clarity wins here.
+ * memcpy and memset use `rep movsq/stosq` for the bulk: the kernel zeroes
+ * and copies whole frames for envs, and on hosts that emulate a guest
+ * kernel instruction by instruction one string instruction per 8 bytes is
+ * far cheaper than a loop.  The rest are plain byte loops.
  */
+#include <stdint.h>
 #include <string.h>
+
+#define WORD_BYTES 8
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	void *d = dst;
+	size_t words = n / WORD_BYTES, tail = n % WORD_BYTES;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsq\n\tmovq %[tail], %%rcx\n\trep movsb"
+			 : "+D"(d), "+S"(src), "+c"(words)
+			 : [tail] "r"(tail)
+			 : "memory");
 	return dst;
 }
 
@@ -28,10 +36,14 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
+	void *d = dst;
+	size_t words = n / WORD_BYTES, tail = n % WORD_BYTES;
+	uint64_t pattern = (uint8_t)c * 0x0101010101010101ull;
 
-	while (n--)
-		*d++ = (unsigned char)c;
+	__asm__ volatile("rep stosq\n\tmovq %[tail], %%rcx\n\trep stosb"
+			 : "+D"(d), "+c"(words)
+			 : "a"(pattern), [tail] "r"(tail)
+			 : "memory");
 	return dst;
 }
 

@@ -1,22 +1,187 @@
 /*
- * libos.h: the user runtime every program in the initrd links against
- * (guestlib/).  For now: the system-call stub, console output and exit;
- * the library OS proper (memory, threads, IPC, network) comes later.
+ * libos.h: the minimal user runtime every program in the initrd links
+ * against (guestlib/): one typed stub per system call, the raw stub,
+ * console printing, TAP test helpers, upcall handlers with user-mode
+ * resumption, and a protected-control-transfer (PCT) server.  The library
+ * OS proper (memory, threads, IPC, network) comes later.
+ *
+ * Everything here is single-threaded: one env, one runtime.
  */
 #ifndef LIBOS_H
 #define LIBOS_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* `syscall` with number nr and up to six arguments (see exo/abi.h). */
+#include <exo/abi.h>
+
+#include "libos_frame.h"
+
+/* ---- Exit codes programs and the runtime use --------------------------- */
+#define LIBOS_EXIT_SUCCESS 0
+#define LIBOS_EXIT_FAILURE 1   /* a test failed (tap_done) */
+#define LIBOS_EXIT_UNHANDLED 2 /* an upcall arrived with no handler for it */
+
+/* ---- The uenv page (exo/abi.h), shared with the kernel ------------------ */
+#define libos_uenv ((volatile struct exo_uenv *)EXO_UENV)
+
+/* ---- The runtime's fixed addresses --------------------------------------
+ * Between the boot stack's top (EXO_USER_STACK_TOP; the stack grows down
+ * from it) and EXO_USER_MAP_LIMIT there is a free gigabyte.  The runtime's
+ * own stacks live there, each with an unmapped gap below it so that an
+ * overflow faults instead of running into something else.
+ */
+#define LIBOS_STACK_GAP (1ull << 20)
+#define LIBOS_UPCALL_STACK_BASE (EXO_USER_STACK_TOP + LIBOS_STACK_GAP)
+#define LIBOS_UPCALL_STACK_PAGES 4
+#define LIBOS_PCT_STACK_BASE (LIBOS_UPCALL_STACK_BASE + LIBOS_STACK_GAP)
+#define LIBOS_PCT_STACK_PAGES 4
+
+_Static_assert(LIBOS_PCT_STACK_BASE + LIBOS_PCT_STACK_PAGES * EXO_PAGE_SIZE <=
+		       EXO_USER_MAP_LIMIT,
+	       "the runtime's stacks must lie where SYS_PTE_SET can map");
+
+/* ---- System calls -------------------------------------------------------
+ * `syscall` with number nr and up to six arguments, exactly as given: for
+ * tests that pass wild arguments.  Any call number is safe here, including
+ * SYS_PCT_CALL, which overwrites argument registers.
+ */
 long libos_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
 		   long a5);
+
+/*
+ * One typed stub per call of exo/abi.h; each returns the kernel's %rax:
+ * the documented result, or a negative E_* code.  "slot" is a capability
+ * slot of the caller, "env_slot" one holding an ENV capability
+ * (EXO_SLOT_SELF for the caller).
+ */
+long sys_cons_write(const void *buf, size_t len);
+_Noreturn void sys_env_exit(int code);
+long sys_batch(struct exo_syscall *ops, unsigned long n);
+long sys_sysinfo(struct exo_sysinfo *out);
+long sys_cap_info(long slot, struct exo_cap_info *out);
+long sys_cap_derive(long slot, uint64_t rights, uint64_t offset,
+		    uint64_t count);
+long sys_cap_grant(long slot, long env_slot, uint64_t rights);
+long sys_cap_drop(long slot);
+long sys_frame_alloc(uint64_t paddr, uint64_t count);
+long sys_frame_free(long slot);
+long sys_frame_vital(long slot, bool vital);
+long sys_pte_set(long env_slot, struct exo_pte_op *ops, unsigned long n);
+long sys_env_create(uint64_t frame_quota, uint64_t slot_quota);
+long sys_env_set_regs(long env_slot, const struct exo_regs *regs);
+long sys_env_start(long env_slot);
+long sys_env_kill(long env_slot);
+long sys_env_set_quota(long env_slot, uint64_t frame_quota,
+		       uint64_t slot_quota);
+long sys_env_status(long env_slot, struct exo_env_status *out);
+long sys_slot_alloc(long env_slot, uint64_t count, uint64_t flags);
+long sys_slot_free(long slot);
+long sys_yield(exo_envid_t donate_to); /* EXO_ENV_NONE: no one */
+long sys_pct_create(uint64_t badge);
+
+/*
+ * Protected control transfer: LIBOS_PCT_WORDS words each way.  in == NULL
+ * sends zeros; out == NULL discards the reply, and out is written only
+ * when the call succeeds (returns 0).
+ */
+#define LIBOS_PCT_WORDS 4
+long sys_pct_call(long slot, const uint64_t in[LIBOS_PCT_WORDS],
+		  uint64_t out[LIBOS_PCT_WORDS]);
+long sys_pct_send(long slot, const uint64_t in[LIBOS_PCT_WORDS]);
+_Noreturn void sys_pct_return(const uint64_t out[LIBOS_PCT_WORDS]);
+
+/* End this env with the given code (0..EXO_ENV_EXIT_MAX). */
+_Noreturn void libos_exit(int code);
+
+/* ---- Memory --------------------------------------------------------------
+ * Allocate `pages` fresh frames (at most EXO_FRAME_ALLOC_MAX) and map them
+ * at va in this env with perm (EXO_MAP_*).  Returns the frames' capability
+ * slot, or a negative E_*, in which case nothing stays allocated.
+ */
+long libos_map_new(uint64_t va, unsigned pages, unsigned perm);
+
+/* The C library's own four (string.c); GCC may emit calls to them too. */
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* ---- Console output ------------------------------------------------------
+ * Formats: %d %i %u %x %X %p %s %c %%, length modifiers l ll z, flags '-'
+ * (left-justify) and '0' (zero-pad), a field width (digits or '*') and,
+ * for %s only, a precision (".N" or ".*").  No floating point.
+ */
 
 /* Write s to the console; returns the bytes written or a negative E_*. */
 long libos_puts(const char *s);
 
-/* End this env with the given code. */
-_Noreturn void libos_exit(int code);
+/* Like C's vsnprintf: returns the length the whole output would have. */
+int libos_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int libos_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Print with one SYS_CONS_WRITE per call; output longer than
+ * LIBOS_PRINTF_MAX bytes is cut.  Returns the bytes written or a negative
+ * E_*.  Safe in upcall handlers (the buffer is on the caller's stack).
+ */
+#define LIBOS_PRINTF_MAX 512
+long libos_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+long libos_vprintf(const char *fmt, va_list ap);
+
+/* ---- TAP (Test Anything Protocol) ---------------------------------------
+ * tap_plan(n) prints "1..n"; tap_ok() prints "ok N - msg" or "not ok N -
+ * msg", numbering from 1, and returns cond; tap_diag() prints "# msg";
+ * tap_done() prints the plan if tap_plan() was never called and returns
+ * LIBOS_EXIT_SUCCESS if every test passed and as many ran as planned,
+ * else LIBOS_EXIT_FAILURE:  `return tap_done();` from main.
+ */
+void tap_plan(unsigned n);
+bool tap_ok(bool cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tap_done(void);
+
+/* ---- Upcalls --------------------------------------------------------------
+ * libos_upcall_init() maps LIBOS_UPCALL_STACK_PAGES pages at
+ * LIBOS_UPCALL_STACK_BASE and tells the kernel about them (uenv
+ * upcall_stack_base/size).  Calling it again does nothing.  Returns 0 or a
+ * negative E_*.
+ *
+ * libos_set_handler(kind, fn) makes upcalls of kind (EXO_UPCALL_*, not
+ * EXO_UPCALL_PCT) call fn with the frame, initialising the upcall stack
+ * first if needed; fn == NULL removes the handler (uenv entry 0, so the
+ * kernel does its default).  When fn returns, the context in frame->regs
+ * resumes, without a system call; fn may change frame->regs first (skip a
+ * faulting instruction, redirect rip, ...).  regs.rsp must point at
+ * writable memory off the upcall stack: resumption uses the
+ * LIBOS_RESUME_SIZE bytes below it.
+ *
+ * libos_resume(frame) resumes frame->regs at once, from anywhere.
+ */
+typedef void (*libos_upcall_fn)(struct exo_upcall_frame *frame);
+
+long libos_upcall_init(void);
+long libos_set_handler(unsigned kind, libos_upcall_fn fn);
+_Noreturn void libos_resume(const struct exo_upcall_frame *frame);
+
+/* ---- PCT server --------------------------------------------------------
+ * libos_pct_serve(fn) makes this env answer protected control transfers:
+ * fn gets the capability's badge, the caller's envid and its words, fills
+ * out (zeroed beforehand) and returns; the runtime then returns out to the
+ * caller with SYS_PCT_RETURN.  Maps LIBOS_PCT_STACK_PAGES pages at
+ * LIBOS_PCT_STACK_BASE on first use.  fn == NULL stops serving.  Returns 0
+ * or a negative E_*.  fn runs on the one PCT stack: a call that re-enters
+ * this env while fn runs would overwrite it.
+ */
+typedef void (*libos_pct_fn)(uint64_t badge, exo_envid_t caller,
+			     const uint64_t in[LIBOS_PCT_WORDS],
+			     uint64_t out[LIBOS_PCT_WORDS]);
+
+long libos_pct_serve(libos_pct_fn fn);
 
 int main(void);
 

@@ -108,6 +108,8 @@ struct exo_hvc_console {
 #define EXO_EXIT_TEST_FAILED 1  /* a self-test printed "not ok" */
 #define EXO_EXIT_PANIC 2        /* the kernel called panic() */
 #define EXO_EXIT_BAD_BOOT 3     /* bad boot information or command line */
+#define EXO_EXIT_STUCK 4        /* envs remain but none can ever run */
+#define EXO_EXIT_ENV_KILLED 5   /* a boot env was killed by the kernel */
 /* A CPU exception in the kernel: EXO_EXIT_EXCEPTION_BASE + vector (0..31). */
 #define EXO_EXIT_EXCEPTION_BASE 32
 #define EXO_EXIT_EXCEPTION(vector) (EXO_EXIT_EXCEPTION_BASE + (vector))

@@ -5,6 +5,7 @@
  */
 #include <stdint.h>
 
+#include "cpu.h"
 #include "layout.h"
 #include "seg.h"
 
@@ -78,4 +79,9 @@ void gdt_init(void)
 	set_tss_desc();
 	__asm__ volatile("lgdt %0" : : "m"(gdtr) : "memory");
 	load_segments();
+}
+
+void tss_set_rsp0(uint64_t rsp0)
+{
+	tss.rsp[0] = rsp0;
 }

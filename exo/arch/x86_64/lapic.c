@@ -61,6 +61,12 @@ void lapic_oneshot(uint32_t count)
 	lapic_write(LAPIC_TIMER_INIT, count);
 }
 
+void lapic_oneshot_irq(unsigned vector, uint32_t count)
+{
+	lapic_write(LAPIC_LVT_TIMER, vector);
+	lapic_write(LAPIC_TIMER_INIT, count);
+}
+
 void lapic_periodic(unsigned vector, uint32_t count)
 {
 	lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_PERIODIC | vector);

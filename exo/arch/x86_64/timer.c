@@ -85,10 +85,35 @@ void timer_init(uint32_t period_us)
 		timer.calibrated ? "calibrated" : "from exovmm");
 }
 
+static void (*oneshot_handler)(void);
+
 void timer_tick(void)
 {
 	timer_ticks++;
 	lapic_eoi();
+	if (oneshot_handler)
+		oneshot_handler();
+}
+
+void timer_take_over(void (*handler)(void))
+{
+	oneshot_handler = handler;
+}
+
+void timer_oneshot_us(uint64_t us)
+{
+	uint64_t count = timer.lapic_khz * us / US_PER_MS / LAPIC_TIMER_DIVISOR;
+
+	if (count == 0)
+		count = 1;
+	if (count > UINT32_MAX)
+		count = UINT32_MAX;
+	lapic_oneshot_irq(VEC_TIMER, (uint32_t)count);
+}
+
+uint64_t timer_us_to_tsc(uint64_t us)
+{
+	return timer.tsc_khz * us / US_PER_MS;
 }
 
 void timer_sleep_us(uint64_t us)

@@ -1,14 +1,19 @@
 /*
  * trap.c: the IDT and what happens on every vector: the timer tick,
- * ignored spurious interrupts, an exception a test expects, and for any
- * other exception a register dump and EXO_EXIT_EXCEPTION(vector).
+ * ignored spurious interrupts, a ring-3 exception (handed to the env's
+ * upcall), an exception a self-test expects, and for any other kernel
+ * exception a register dump and EXO_EXIT_EXCEPTION(vector).
  */
 #include <exo/hvc.h>
 
+#include "env.h"
 #include "kern.h"
+#include "sched.h"
+#include "syscall.h"
 #include "seg.h"
 #include "timer.h"
 #include "trap.h"
+#include "upcall.h"
 #include "x86.h"
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
@@ -157,13 +162,20 @@ static bool is_spurious(uint64_t vec)
 	       (vec >= VEC_PIC_BASE && vec < VEC_PIC_BASE + VEC_PIC_COUNT);
 }
 
-void trap_dispatch(struct trapframe *tf)
+struct trapframe *trap_dispatch(struct trapframe *tf)
 {
-	if (tf->vector < T_NEXCEPTIONS)
+	bool user = tf_from_user(tf);
+
+	if (user && syscall_was_misdelivered(tf))
+		return syscall_dispatch_misdelivered(tf);
+	if (tf->vector < T_NEXCEPTIONS && user)
+		upcall_exception(curenv, tf);
+	else if (tf->vector < T_NEXCEPTIONS)
 		exception(tf);
 	else if (tf->vector == VEC_TIMER)
 		timer_tick();
 	else if (!is_spurious(tf->vector)) /* spurious ones take no EOI */
 		panic("unexpected interrupt vector %lu at rip %p", tf->vector,
 		      (void *)tf->rip);
+	return user ? sched_resume() : tf;
 }

@@ -1,0 +1,79 @@
+# exo.sh: the exokernel-primitive rows of `make bench`.
+#
+#   each primitive the exokernel offers a guest program, in cycles (TSC
+#   ticks), against its nearest Linux counterpart measured on this host in
+#   the same run by bench/linux_prims (see its top comment for what each
+#   Linux figure times); ratio is Linux / exo, how many times faster exo is.
+#   The exo column comes from exo_results below: "NAME CYCLES" lines named
+#   null_syscall, exc_pagefault, exc_breakpoint, pct_roundtrip and
+#   frame_map_unmap; a figure it does not give shows as n/a.
+set -eu
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/exo-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The guest's figures, "NAME CYCLES" lines, for the exo column: for now the
+# file EXO_RESULTS names, if any.
+exo_results() {
+	[ -n "${EXO_RESULTS:-}" ] || return 0
+	if [ ! -r "$EXO_RESULTS" ]; then
+		echo "bench: cannot read EXO_RESULTS file $EXO_RESULTS" >&2
+		exit 1
+	fi
+	cat "$EXO_RESULTS"
+}
+
+# Every line of FILE must be "NAME CYCLES" (blank lines aside), so that a
+# garbled figure stops the run instead of showing as n/a.
+check() { # FILE WHAT
+	awk -v what="$2" 'NF && (NF != 2 || $2 !~ /^[0-9]+$/) {
+		print "bench: bad line in " what ": " $0 > "/dev/stderr"; bad = 1 }
+		END { exit bad }' "$1"
+}
+# The cycles named NAME in FILE; empty if FILE has none.
+figure() { awk -v name="$2" '$1 == name { print $2; exit }' "$1"; } # FILE NAME
+ratio() { awk -v exo="$1" -v linux="$2" 'BEGIN { if (exo > 0) printf "%.1fx", linux / exo; else print "n/a" }'; }
+# Goal text, then whether the exo figure meets it: at most MAX_FRACTION of
+# Linux's cycles, and under MAX_CYCLES if given.
+goal() { # EXO LINUX TEXT MAX_FRACTION [MAX_CYCLES]
+	if [ -z "$1" ]; then
+		echo "$3"
+		return
+	fi
+	awk -v exo="$1" -v linux="$2" -v text="$3" -v frac="$4" -v max="${5:-}" 'BEGIN {
+		met = exo <= frac * linux && (max == "" || exo < max)
+		print text ": " (met ? "met" : "MISSED") }'
+}
+
+"$LINUX_PRIMS" >"$work/linux" || { echo "bench: linux_prims failed" >&2; exit 1; }
+exo_results >"$work/exo"
+check "$work/linux" "linux_prims output"
+check "$work/exo" "guest results"
+
+row() { # TITLE EXO_NAME LINUX_NAME GOAL_TEXT MAX_FRACTION [MAX_CYCLES]
+	exo=$(figure "$work/exo" "$2")
+	linux=$(figure "$work/linux" "$3")
+	if [ -z "$linux" ]; then
+		echo "bench: linux_prims gave no $3 figure" >&2
+		exit 1
+	fi
+	printf '%-44s %14s %16s %8s  %s\n' "$1" "${exo:-n/a}" "$linux" \
+		"$(if [ -n "$exo" ]; then ratio "$exo" "$linux"; else echo n/a; fi)" \
+		"$(goal "$exo" "$linux" "$4" "$5" "${6:-}")"
+}
+
+echo
+echo "exo benchmarks: primitives ($(date -u +%Y-%m-%d), $(figure "$work/linux" cpus) CPUs, nothing pinned)"
+printf '%-44s %14s %16s %8s  %s\n' "row" "exo (cycles)" "Linux (cycles)" "ratio" "goal"
+# Goals as the largest fraction of Linux's cycles exo may take: 0.3x for
+# the null system call, 20x faster (1/20) for exceptions, 50x (1/50) and
+# under 1000 cycles for a protected control transfer, 10x (1/10) for frames.
+row "null system call (Linux getppid)" null_syscall getppid "exo <= 0.3x Linux" 0.3
+row "page fault to user handler (SIGSEGV)" exc_pagefault sigsegv_mprotect ">= 20x" 0.05
+row "breakpoint to user handler (SIGTRAP)" exc_breakpoint sigtrap ">= 20x" 0.05
+row "protected control transfer (pipe) round trip" pct_roundtrip pipe_roundtrip ">= 50x, < 1000 cycles" 0.02 1000
+row "frame alloc+map+touch+unmap (mmap 4 KiB)" frame_map_unmap mmap_touch_munmap ">= 10x" 0.1
+echo "(medians; ratio = Linux / exo; Linux figures are net of $(figure "$work/linux" rdtsc_overhead) cycles of rdtsc overhead;"
+# A pipe round trip within one CPU costs several times less than across
+# two, and the scheduler decides which one was measured: say which.
+echo " $(figure "$work/linux" pipe_same_cpu_percent)% of the pipe round trips had both processes on one CPU)"

@@ -1,0 +1,57 @@
+/*
+ * frames.h: physical memory for envs (exo/kern/frames.c): the frame
+ * table over RAM, allocation charged to quotas, the bindings between
+ * frames and mappings, and breaking them.
+ */
+#ifndef EXO_FRAMES_H
+#define EXO_FRAMES_H
+
+#include <stdint.h>
+
+#include "env.h"
+#include "frametab.h"
+
+extern struct frametab frametab;
+extern struct quota root_frames; /* everything envs can have */
+
+/* Build the frame table; every free RAM frame is allocatable after. */
+void frames_init(void);
+
+#define FRAME_PA(index) ((uint64_t)(index) << PAGE_SHIFT)
+#define PA_FRAME(pa) ((uint32_t)((pa) >> PAGE_SHIFT))
+
+/*
+ * Allocate count zeroed contiguous frames at pa (or anywhere with
+ * EXO_FRAME_ANY) charged to e, with frametab flags.  0 and *pa_out, or
+ * -E_*.
+ */
+int frames_alloc(struct env *e, uint64_t pa, uint64_t count, uint16_t flags,
+		 uint64_t *pa_out);
+/* Unmap the frame everywhere, uncharge its owner and free it. */
+void frames_free(uint32_t frame);
+
+/*
+ * Map pa at va in e (replacing what was there) and record the binding in
+ * the reverse map, charged to e's reverse-map allowance.
+ */
+int frames_map(struct env *e, uint64_t va, uint64_t pa, unsigned perm,
+	       bool tracked);
+/* Remove e's mapping at va (and its reverse-map entry); 0 or -E_NOENT. */
+int frames_unmap(struct env *e, uint64_t va);
+/* Remove every mapping of frame, in every env. */
+void frames_unmap_all(uint32_t frame);
+
+/* Free every frame e owns and drop every mapping in e's space. */
+void frames_release_env(struct env *e);
+
+/*
+ * Take up to `want` frames from e by force, non-vital data frames first,
+ * listing their addresses in e's uenv repossession vector.  Returns how
+ * many were taken; fewer means only vital frames or tables remain.
+ */
+uint64_t frames_repossess(struct env *e, uint64_t want);
+
+/* The frames mapped from the initrd are kernel frames; true if pa is one. */
+bool frames_in_initrd(uint64_t pa, uint64_t pages);
+
+#endif /* EXO_FRAMES_H */

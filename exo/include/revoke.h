@@ -1,0 +1,19 @@
+/*
+ * revoke.h: visible revocation and the abort protocol (exo/kern/revoke.c).
+ */
+#ifndef EXO_REVOKE_H
+#define EXO_REVOKE_H
+
+#include "env.h"
+
+/*
+ * e's quota was lowered: if it holds more than its limits, ask for the
+ * difference through its uenv and a revocation upcall, with a deadline.
+ */
+void revoke_request(struct env *e);
+/* e gave something back: end its request once it is within its limits. */
+void revoke_progress(struct env *e);
+/* Past each request's deadline, take what is still owed by force. */
+void revoke_enforce_deadlines(void);
+
+#endif /* EXO_REVOKE_H */

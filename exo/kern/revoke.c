@@ -1,0 +1,87 @@
+/*
+ * revoke.c: visible revocation and the abort protocol.  When an env's
+ * quota drops below what it holds, the kernel writes a request into its
+ * uenv (how much to give back, by when) and raises its revocation upcall:
+ * the env chooses which frames or slots to return.  Past the deadline the
+ * kernel takes what is still owed itself (non-vital data frames first,
+ * the highest slots), lists what it took in the uenv's repossession
+ * vector and raises the repossession upcall.  An env that could only pay
+ * with vital frames or page tables is killed.
+ */
+#include "frames.h"
+#include "kern.h"
+#include "revoke.h"
+#include "sched.h"
+#include "x86.h"
+
+void revoke_request(struct env *e)
+{
+	struct exo_uenv *u = env_uenv(e);
+	uint64_t frames_over = quota_over(&e->frames);
+	uint64_t slots_over = quota_over(&e->slots);
+
+	if (!frames_over && !slots_over) {
+		revoke_progress(e);
+		return;
+	}
+	u->revoke.frame_quota = e->frames.limit;
+	u->revoke.frames_over = frames_over;
+	u->revoke.slot_quota = e->slots.limit;
+	u->revoke.slots_over = slots_over;
+	e->revoke_deadline_tsc = sched_deadline(sched_params.revoke_grace_us);
+	u->revoke.deadline_tsc = e->revoke_deadline_tsc;
+	u->revoke.seq++;
+	e->revoking = true;
+	e->pending |= PENDING(EXO_UPCALL_REVOKE);
+}
+
+void revoke_progress(struct env *e)
+{
+	struct exo_uenv *u = env_uenv(e);
+
+	if (!e->revoking)
+		return;
+	u->revoke.frames_over = quota_over(&e->frames);
+	u->revoke.slots_over = quota_over(&e->slots);
+	if (!u->revoke.frames_over && !u->revoke.slots_over)
+		e->revoking = false;
+}
+
+/* Take what e still owes; false if it was killed for it. */
+static bool repossess(struct env *e)
+{
+	struct exo_uenv *u = env_uenv(e);
+	uint64_t frames_owed = quota_over(&e->frames);
+	uint64_t slots_owed = quota_over(&e->slots);
+	uint64_t taken = frames_owed ? frames_repossess(e, frames_owed) : 0;
+
+	u->reposs.slots_mask =
+	    slots_owed ? sched_take_slots(e, (unsigned)slots_owed) : 0;
+	u->reposs.seq++;
+	kprintf("exo: env %u (%s): deadline passed, repossessed %lu frames "
+		"and %u slots\n",
+		e->id, e->name, taken, slots_count(u->reposs.slots_mask));
+	if (quota_over(&e->frames) || quota_over(&e->slots)) {
+		env_kill(e, "it could give back only vital frames, page tables "
+			    "or its children's quotas");
+		return false;
+	}
+	e->revoking = false;
+	u->revoke.frames_over = 0;
+	u->revoke.slots_over = 0;
+	e->pending |= PENDING(EXO_UPCALL_REPOSSESSED);
+	return true;
+}
+
+void revoke_enforce_deadlines(void)
+{
+	uint64_t now = rdtsc();
+
+	for (unsigned i = 0; i < NENV; i++) {
+		struct env *e = &envs[i];
+
+		if (e->revoking && env_lookup(e->id) &&
+		    now >= e->revoke_deadline_tsc)
+			repossess(e);
+	}
+}

@@ -1,0 +1,314 @@
+/*
+ * frametab.c: the frame table, its free list and the reverse map (see
+ * frametab.h).
+ *
+ * This file owns which frames are free, who owns each allocated one, the
+ * epoch that lets capabilities notice a frame was freed, and the record
+ * of every mapping of a frame.  The free list is doubly linked through
+ * frame indices so a named frame leaves it in O(1); runs of more than one
+ * frame are found by a scan.  Mapping entries come from one pool linked
+ * through ft_rmap.next.  Every index is 32 bits with FT_NONE as "none",
+ * which bounds the table at FT_MAX_FRAMES frames.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "frametab.h"
+
+/* The most frames whose pool indices stay below FT_NONE. */
+#define FT_MAX_FRAMES ((size_t)(FT_NONE / FT_RMAP_PER_FRAME))
+
+/* Both arrays start at a multiple of the stricter of their alignments. */
+#define FT_ALIGN                                                               \
+	(_Alignof(struct ft_frame) > _Alignof(struct ft_rmap)                  \
+	     ? _Alignof(struct ft_frame)                                       \
+	     : _Alignof(struct ft_rmap))
+
+#define FT_FIRST_EPOCH 1u
+
+static size_t align_up(size_t x, size_t align)
+{
+	return (x + align - 1) & ~(align - 1);
+}
+
+static size_t clamp_frames(size_t nframes)
+{
+	return nframes > FT_MAX_FRAMES ? FT_MAX_FRAMES : nframes;
+}
+
+/* Bytes of the frame array, padded so the pool after it is aligned. */
+static size_t table_bytes(size_t nframes)
+{
+	return align_up(nframes * sizeof(struct ft_frame), FT_ALIGN);
+}
+
+size_t frametab_bytes(size_t nframes)
+{
+	nframes = clamp_frames(nframes);
+	/* FT_ALIGN - 1 spare bytes let init align any `mem` it is given. */
+	return FT_ALIGN - 1 + table_bytes(nframes) +
+	       nframes * FT_RMAP_PER_FRAME * sizeof(struct ft_rmap);
+}
+
+/* ---- Free list ---------------------------------------------------- */
+
+static void free_push(struct frametab *ft, uint32_t f)
+{
+	struct ft_frame *fr = &ft->frames[f];
+
+	fr->owner = FT_OWNER_FREE;
+	fr->epoch = 0; /* epoch 0 is no frame's: its capabilities die */
+	fr->flags = 0;
+	fr->prev = FT_NONE;
+	fr->next = ft->free_head;
+	if (ft->free_head != FT_NONE)
+		ft->frames[ft->free_head].prev = f;
+	ft->free_head = f;
+	ft->nfree++;
+}
+
+static void free_unlink(struct frametab *ft, uint32_t f)
+{
+	struct ft_frame *fr = &ft->frames[f];
+
+	if (fr->prev != FT_NONE)
+		ft->frames[fr->prev].next = fr->next;
+	else
+		ft->free_head = fr->next;
+	if (fr->next != FT_NONE)
+		ft->frames[fr->next].prev = fr->prev;
+	fr->prev = FT_NONE;
+	fr->next = FT_NONE;
+	ft->nfree--;
+}
+
+/* ---- Table ------------------------------------------------------------ */
+
+static void init_frames(struct frametab *ft)
+{
+	for (size_t i = 0; i < ft->nframes; i++) {
+		struct ft_frame *fr = &ft->frames[i];
+
+		fr->owner = FT_OWNER_KERNEL;
+		fr->epoch = 0;
+		fr->flags = 0;
+		fr->nmaps = 0;
+		fr->rmap = FT_NONE;
+		fr->prev = FT_NONE;
+		fr->next = FT_NONE;
+	}
+}
+
+/* Chain every pool entry onto the pool's free list, lowest first. */
+static void init_pool(struct frametab *ft)
+{
+	for (size_t i = 0; i < ft->nrmaps; i++) {
+		ft->rmaps[i].env = EXO_ENV_NONE;
+		ft->rmaps[i].va = 0;
+		ft->rmaps[i].next =
+		    i + 1 < ft->nrmaps ? (uint32_t)(i + 1) : FT_NONE;
+	}
+	ft->rmap_free = ft->nrmaps ? 0 : FT_NONE;
+}
+
+void frametab_init(struct frametab *ft, void *mem, size_t nframes)
+{
+	uintptr_t base = align_up((uintptr_t)mem, FT_ALIGN);
+
+	ft->nframes = clamp_frames(nframes);
+	ft->frames = (struct ft_frame *)base;
+	ft->rmaps = (struct ft_rmap *)(base + table_bytes(ft->nframes));
+	ft->nrmaps = ft->nframes * FT_RMAP_PER_FRAME;
+	ft->free_head = FT_NONE;
+	ft->nfree = 0;
+	ft->next_epoch = FT_FIRST_EPOCH;
+	init_frames(ft);
+	init_pool(ft);
+}
+
+void frametab_release(struct frametab *ft, uint32_t frame)
+{
+	if (frame >= ft->nframes || ft->frames[frame].owner != FT_OWNER_KERNEL)
+		return;
+	free_push(ft, frame);
+}
+
+/* A fresh epoch, never 0 (which names no allocation) even on wrap. */
+static uint32_t new_epoch(struct frametab *ft)
+{
+	uint32_t epoch = ft->next_epoch;
+
+	if (epoch == 0)
+		epoch = FT_FIRST_EPOCH;
+	ft->next_epoch = epoch + 1;
+	if (ft->next_epoch == 0)
+		ft->next_epoch = FT_FIRST_EPOCH;
+	return epoch;
+}
+
+/* Are frames [first, first + count) all free?  The range is in bounds. */
+static bool run_free(const struct frametab *ft, uint32_t first, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		if (ft->frames[first + i].owner != FT_OWNER_FREE)
+			return false;
+	}
+	return true;
+}
+
+/* The lowest start of `count` adjacent free frames, or FT_NONE. */
+static uint32_t find_run(const struct frametab *ft, uint32_t count)
+{
+	uint32_t run = 0;
+
+	if (count == 1)
+		return ft->free_head; /* any frame will do: no scan */
+	for (uint32_t i = 0; i < ft->nframes; i++) {
+		run = ft->frames[i].owner == FT_OWNER_FREE ? run + 1 : 0;
+		if (run == count)
+			return i + 1 - count;
+	}
+	return FT_NONE;
+}
+
+/* Take the free run [first, first + count) for owner with a new epoch. */
+static void take_run(struct frametab *ft, exo_envid_t owner, uint32_t first,
+		     uint32_t count)
+{
+	uint32_t epoch = new_epoch(ft);
+
+	for (uint32_t f = first; f < first + count; f++) {
+		struct ft_frame *fr = &ft->frames[f];
+
+		free_unlink(ft, f);
+		fr->owner = owner;
+		fr->epoch = epoch;
+		fr->flags = 0;
+		fr->nmaps = 0;
+		fr->rmap = FT_NONE;
+	}
+}
+
+int frametab_alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
+		   uint32_t count, uint32_t *out)
+{
+	/* A frame handed to FT_OWNER_FREE would look free but be off-list. */
+	if (count == 0 || owner == FT_OWNER_FREE)
+		return -E_INVAL;
+	if (first == FT_NONE) {
+		if (count > ft->nfree)
+			return -E_NOMEM;
+		first = find_run(ft, count);
+		if (first == FT_NONE)
+			return -E_NOMEM;
+	} else {
+		if (first >= ft->nframes || count > ft->nframes - first)
+			return -E_INVAL;
+		if (!run_free(ft, first, count))
+			return -E_BUSY;
+	}
+	take_run(ft, owner, first, count);
+	*out = first;
+	return 0;
+}
+
+void frametab_free(struct frametab *ft, uint32_t frame)
+{
+	/*
+	 * Refuse a frame still mapped (it could be handed out again while
+	 * someone can reach it) and a free one (the list would loop).
+	 */
+	if (frame >= ft->nframes)
+		return;
+	if (ft->frames[frame].owner == FT_OWNER_FREE ||
+	    ft->frames[frame].nmaps != 0)
+		return;
+	free_push(ft, frame);
+}
+
+/* ---- Reverse map ------------------------------------------------------ */
+
+int frametab_rmap_add(struct frametab *ft, uint32_t frame, exo_envid_t env,
+		      uint64_t va)
+{
+	struct ft_frame *fr;
+	uint32_t r = ft->rmap_free;
+
+	if (frame >= ft->nframes || ft->frames[frame].owner == FT_OWNER_FREE)
+		return -E_INVAL;
+	if (r == FT_NONE)
+		return -E_NOMEM;
+	fr = &ft->frames[frame];
+	ft->rmap_free = ft->rmaps[r].next;
+	ft->rmaps[r].env = env;
+	ft->rmaps[r].va = va;
+	ft->rmaps[r].next = fr->rmap;
+	fr->rmap = r;
+	fr->nmaps++;
+	return 0;
+}
+
+/* Return entry r, already off its frame's list, to the pool. */
+static void pool_put(struct frametab *ft, uint32_t r)
+{
+	ft->rmaps[r].env = EXO_ENV_NONE;
+	ft->rmaps[r].va = 0;
+	ft->rmaps[r].next = ft->rmap_free;
+	ft->rmap_free = r;
+}
+
+bool frametab_rmap_remove(struct frametab *ft, uint32_t frame, exo_envid_t env,
+			  uint64_t va)
+{
+	uint32_t *link;
+
+	if (frame >= ft->nframes)
+		return false;
+	/* Walk the links themselves so unlinking needs no "previous". */
+	for (link = &ft->frames[frame].rmap; *link != FT_NONE;
+	     link = &ft->rmaps[*link].next) {
+		uint32_t r = *link;
+
+		if (ft->rmaps[r].env == env && ft->rmaps[r].va == va) {
+			*link = ft->rmaps[r].next;
+			ft->frames[frame].nmaps--;
+			pool_put(ft, r);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool frametab_rmap_pop(struct frametab *ft, uint32_t frame, exo_envid_t *env,
+		       uint64_t *va)
+{
+	struct ft_frame *fr;
+	uint32_t r;
+
+	if (frame >= ft->nframes || ft->frames[frame].rmap == FT_NONE)
+		return false;
+	fr = &ft->frames[frame];
+	r = fr->rmap;
+	*env = ft->rmaps[r].env;
+	*va = ft->rmaps[r].va;
+	fr->rmap = ft->rmaps[r].next;
+	fr->nmaps--;
+	pool_put(ft, r);
+	return true;
+}
+
+bool frametab_live(const struct frametab *ft, uint64_t first, uint64_t count,
+		   uint32_t epoch)
+{
+	/* Epoch 0 and an empty range name no allocation. */
+	if (epoch == 0 || count == 0)
+		return false;
+	if (first >= ft->nframes || count > ft->nframes - first)
+		return false;
+	for (uint64_t f = first; f < first + count; f++) {
+		if (ft->frames[f].owner == FT_OWNER_FREE ||
+		    ft->frames[f].epoch != epoch)
+			return false;
+	}
+	return true;
+}
