@@ -51,7 +51,4 @@ void frames_release_env(struct env *e);
  */
 uint64_t frames_repossess(struct env *e, uint64_t want);
 
-/* The frames mapped from the initrd are kernel frames; true if pa is one. */
-bool frames_in_initrd(uint64_t pa, uint64_t pages);
-
 #endif /* EXO_FRAMES_H */

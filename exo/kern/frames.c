@@ -38,16 +38,29 @@ static uint64_t ram_end(void)
 	return end < EXO_MMIO_HOLE_START ? end : EXO_MMIO_HOLE_START;
 }
 
-bool frames_in_initrd(uint64_t pa, uint64_t pages)
+/* Make the frames of physical [start, end) allocatable. */
+static void release_range(uint64_t start, uint64_t end)
 {
-	uint64_t start, end;
+	for (uint64_t f = page_round_up(start) >> PAGE_SHIFT;
+	     f < end >> PAGE_SHIFT && f < frametab.nframes; f++)
+		frametab_release(&frametab, (uint32_t)f);
+}
 
-	if (!boot_info.initrd)
-		return false;
-	start = (uintptr_t)boot_info.initrd - EXO_DIRECT_MAP_BASE;
-	end = page_round_up(start + boot_info.initrd_size);
-	start &= ~(PAGE_SIZE - 1);
-	return pa >= start && pa + pages * PAGE_SIZE <= end;
+/* Release RAM in [start, end) that the initrd does not occupy. */
+static void release_ram(uint64_t start, uint64_t end)
+{
+	uint64_t pa = (uintptr_t)boot_info.initrd - EXO_DIRECT_MAP_BASE;
+	uint64_t initrd_start = pa & ~(PAGE_SIZE - 1);
+	uint64_t initrd_end = page_round_up(pa + boot_info.initrd_size);
+
+	if (!boot_info.initrd || initrd_end <= start || initrd_start >= end) {
+		release_range(start, end);
+		return;
+	}
+	if (initrd_start > start)
+		release_range(start, initrd_start);
+	if (initrd_end < end)
+		release_range(initrd_end, end);
 }
 
 void frames_init(void)
@@ -61,10 +74,14 @@ void frames_init(void)
 		panic("frames: no RAM for a %lu-byte frame table at %p", bytes,
 		      (void *)table_pa);
 	frametab_init(&frametab, exo_p2v(table_pa), nframes);
-	for (uint64_t f = first_free >> PAGE_SHIFT; f < nframes; f++)
-		if (boot_ram_contains(FRAME_PA(f), PAGE_SIZE) &&
-		    !frames_in_initrd(FRAME_PA(f), 1))
-			frametab_release(&frametab, (uint32_t)f);
+	for (uint32_t i = 0; i < boot_info.memmap_entries; i++) {
+		const struct pvh_memmap_entry *m = &boot_info.memmap[i];
+		uint64_t start = m->addr, end = m->addr + m->size;
+
+		if (m->type != PVH_MEMMAP_RAM || end <= first_free)
+			continue;
+		release_ram(start > first_free ? start : first_free, end);
+	}
 	root_frames = (struct quota){.limit = frametab.nfree};
 	kprintf("exo: frames: %zu free of %lu (table %lu KiB)\n",
 		frametab.nfree, nframes, bytes >> 10);

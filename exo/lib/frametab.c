@@ -6,8 +6,10 @@
  * epoch that lets capabilities notice a frame was freed, and the record
  * of every mapping of a frame.  The free list is doubly linked through
  * frame indices so a named frame leaves it in O(1); runs of more than one
- * frame are found by a scan.  Mapping entries come from one pool linked
- * through ft_rmap.next.  Every index is 32 bits with FT_NONE as "none",
+ * frame are found by a scan.  Mapping entries come from one pool: first
+ * the entries never used, in order, then those given back, linked through
+ * ft_rmap.next (so initialising the pool costs nothing, which matters on
+ * hosts that emulate a guest kernel instruction by instruction).  Every index is 32 bits with FT_NONE as "none",
  * which bounds the table at FT_MAX_FRAMES frames.
  */
 #include <stdint.h>
@@ -86,29 +88,33 @@ static void free_unlink(struct frametab *ft, uint32_t f)
 
 static void init_frames(struct frametab *ft)
 {
-	for (size_t i = 0; i < ft->nframes; i++) {
-		struct ft_frame *fr = &ft->frames[i];
+	const struct ft_frame kernel_frame = {
+	    .owner = FT_OWNER_KERNEL,
+	    .rmap = FT_NONE,
+	    .prev = FT_NONE,
+	    .next = FT_NONE,
+	};
 
-		fr->owner = FT_OWNER_KERNEL;
-		fr->epoch = 0;
-		fr->flags = 0;
-		fr->nmaps = 0;
-		fr->rmap = FT_NONE;
-		fr->prev = FT_NONE;
-		fr->next = FT_NONE;
-	}
+	for (size_t i = 0; i < ft->nframes; i++)
+		ft->frames[i] = kernel_frame;
 }
 
-/* Chain every pool entry onto the pool's free list, lowest first. */
 static void init_pool(struct frametab *ft)
 {
-	for (size_t i = 0; i < ft->nrmaps; i++) {
-		ft->rmaps[i].env = EXO_ENV_NONE;
-		ft->rmaps[i].va = 0;
-		ft->rmaps[i].next =
-		    i + 1 < ft->nrmaps ? (uint32_t)(i + 1) : FT_NONE;
-	}
-	ft->rmap_free = ft->nrmaps ? 0 : FT_NONE;
+	ft->rmap_free = FT_NONE;
+	ft->rmap_unused = 0;
+}
+
+/* An entry from the pool, or FT_NONE if it is empty. */
+static uint32_t pool_get(struct frametab *ft)
+{
+	uint32_t r = ft->rmap_free;
+
+	if (r != FT_NONE)
+		ft->rmap_free = ft->rmaps[r].next;
+	else if (ft->rmap_unused < ft->nrmaps)
+		r = ft->rmap_unused++;
+	return r;
 }
 
 void frametab_init(struct frametab *ft, void *mem, size_t nframes)
@@ -232,14 +238,13 @@ int frametab_rmap_add(struct frametab *ft, uint32_t frame, exo_envid_t env,
 		      uint64_t va)
 {
 	struct ft_frame *fr;
-	uint32_t r = ft->rmap_free;
+	uint32_t r;
 
 	if (frame >= ft->nframes || ft->frames[frame].owner == FT_OWNER_FREE)
 		return -E_INVAL;
-	if (r == FT_NONE)
+	if ((r = pool_get(ft)) == FT_NONE)
 		return -E_NOMEM;
 	fr = &ft->frames[frame];
-	ft->rmap_free = ft->rmaps[r].next;
 	ft->rmaps[r].env = env;
 	ft->rmaps[r].va = va;
 	ft->rmaps[r].next = fr->rmap;

@@ -54,7 +54,8 @@ struct frametab {
 	size_t nfree;
 	struct ft_rmap *rmaps;
 	size_t nrmaps;
-	uint32_t rmap_free;
+	uint32_t rmap_free;   /* returned entries, linked through next */
+	uint32_t rmap_unused; /* entries from here on were never handed out */
 	uint32_t next_epoch; /* never 0: epoch 0 is no frame's */
 };
 
