@@ -63,8 +63,9 @@ static struct env *free_slot(void)
 	for (unsigned i = 0; i < NENV; i++)
 		if (envs[i].state == EXO_ENV_STATE_FREE)
 			return &envs[i];
+	/* A dead boot env keeps its entry: its status is the kernel's exit code. */
 	for (unsigned i = 0; i < NENV; i++)
-		if (envs[i].state == EXO_ENV_STATE_DEAD)
+		if (envs[i].state == EXO_ENV_STATE_DEAD && envs[i].boot_index < 0)
 			return &envs[i];
 	return NULL;
 }
@@ -122,12 +123,15 @@ int env_create(struct env *parent, uint64_t frame_quota, uint64_t slot_quota,
 	struct quota *ps = parent ? &parent->slots : &root_slots;
 	struct env *e = free_slot();
 	struct cap self;
+	exo_envid_t id;
 	int err;
 
 	if (!e)
 		return -E_NOMEM;
+	/* The new generation comes from the old id, which the memset clears. */
+	id = next_id(e);
 	memset((char *)e + sizeof(e->tf), 0, sizeof(*e) - sizeof(e->tf));
-	e->id = next_id(e);
+	e->id = id;
 	e->parent = parent ? parent->id : EXO_ENV_NONE;
 	e->boot_index = -1;
 	e->state = EXO_ENV_STATE_CREATED;

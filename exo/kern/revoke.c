@@ -14,6 +14,10 @@
 #include "sched.h"
 #include "x86.h"
 
+/* The earliest outstanding deadline (UINT64_MAX: none), so the check at
+ * every slice start costs one comparison. */
+static uint64_t next_deadline_tsc = UINT64_MAX;
+
 void revoke_request(struct env *e)
 {
 	struct exo_uenv *u = env_uenv(e);
@@ -29,6 +33,8 @@ void revoke_request(struct env *e)
 	u->revoke.slot_quota = e->slots.limit;
 	u->revoke.slots_over = slots_over;
 	e->revoke_deadline_tsc = sched_deadline(sched_params.revoke_grace_us);
+	if (e->revoke_deadline_tsc < next_deadline_tsc)
+		next_deadline_tsc = e->revoke_deadline_tsc;
 	u->revoke.deadline_tsc = e->revoke_deadline_tsc;
 	u->revoke.seq++;
 	e->revoking = true;
@@ -77,11 +83,17 @@ void revoke_enforce_deadlines(void)
 {
 	uint64_t now = rdtsc();
 
+	if (now < next_deadline_tsc)
+		return;
+	next_deadline_tsc = UINT64_MAX;
 	for (unsigned i = 0; i < NENV; i++) {
 		struct env *e = &envs[i];
 
-		if (e->revoking && env_lookup(e->id) &&
-		    now >= e->revoke_deadline_tsc)
+		if (!e->revoking || !env_lookup(e->id))
+			continue;
+		if (now >= e->revoke_deadline_tsc)
 			repossess(e);
+		else if (e->revoke_deadline_tsc < next_deadline_tsc)
+			next_deadline_tsc = e->revoke_deadline_tsc;
 	}
 }

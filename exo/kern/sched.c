@@ -86,7 +86,11 @@ static void start_slice(struct env *owner)
 
 static void next_slice(void)
 {
-	int s = slots_next(&slot_vector, can_run, NULL);
+	int s;
+
+	/* Yields restart the timer, so deadlines are checked here too. */
+	revoke_enforce_deadlines();
+	s = slots_next(&slot_vector, can_run, NULL);
 
 	slice_owner = EXO_ENV_NONE;
 	curenv = NULL;
@@ -129,6 +133,12 @@ static bool run_continues(void)
 	slot_vector.current = next;
 	env_uenv(owner)->slice.slices++;
 	timer_oneshot_us(sched_params.slice_us);
+	/*
+	 * A donation (sys_yield to an env) lasts the rest of one slice: the
+	 * run goes on as the owner's, else a donee that never yields would
+	 * keep every later slot of the run and starve the owner.
+	 */
+	curenv = runner_for(owner);
 	return true;
 }
 

@@ -19,14 +19,15 @@
 static int frame_cap(struct env *e, uint64_t slot, unsigned rights,
 		     struct cap **out)
 {
-	int err = sys_cap(e, slot, EXO_CAP_FRAME, rights, out);
+	int err = sys_cap(e, slot, EXO_CAP_FRAME, 0, out);
 
 	if (err)
 		return err;
+	/* Dead before short of rights: a dead cap's slot holds nothing. */
 	if (!frametab_live(&frametab, PA_FRAME((*out)->base), (*out)->count,
 			   (*out)->epoch))
 		return -E_BADCAP;
-	return 0;
+	return ((*out)->rights & rights) == rights ? 0 : -E_PERM;
 }
 
 /* (paddr or EXO_FRAME_ANY, count) -> slot */
@@ -114,32 +115,35 @@ static int pte_op(struct env *e, struct env *target, const struct exo_pte_op *op
 			  op->perm, c->type == EXO_CAP_FRAME);
 }
 
-/* (env, ops, n) -> ops applied; each op's result says how it went */
+/* The op vector, copied in whole (one CPU, and the kernel is not preempted). */
+static struct exo_pte_op pte_ops[EXO_PTE_OPS_MAX];
+
+/*
+ * (env, ops, n) -> ops applied; each op's result says how it went.  The
+ * vector is read and written back unchanged before any op runs, so one
+ * the caller cannot write fails with nothing done.
+ */
 SYSCALL_HANDLER(sys_pte_set)
 {
 	struct env *target;
-	uint64_t n = a[2], done;
+	uint64_t n = a[2], done, bytes = n * sizeof(struct exo_pte_op);
 	int err = sys_env_cap(e, a[0], EXO_R_CONTROL, &target);
 
 	if (err)
 		return err;
 	if (n > EXO_PTE_OPS_MAX)
 		return -E_INVAL;
+	if ((err = copy_from_user(e, pte_ops, a[1], bytes)) ||
+	    (err = copy_to_user(e, a[1], pte_ops, bytes)))
+		return err;
 	for (done = 0; done < n; done++) {
-		uint64_t at = a[1] + done * sizeof(struct exo_pte_op);
-		struct exo_pte_op op;
-
-		if ((err = copy_from_user(e, &op, at, sizeof(op))))
-			return done ? (int64_t)done : err;
-		op.result = pte_op(e, target, &op);
-		err = copy_to_user(e,
-				   at + __builtin_offsetof(struct exo_pte_op,
-							   result),
-				   &op.result, sizeof(op.result));
-		if (err)
-			return done ? (int64_t)done : err;
-		if (op.result < 0)
+		pte_ops[done].result = pte_op(e, target, &pte_ops[done]);
+		if (pte_ops[done].result < 0)
 			break;
 	}
+	/* An op may have unmapped the vector itself: the results go as far
+	 * as they can. */
+	copy_to_user(e, a[1], pte_ops,
+		     (done < n ? done + 1 : n) * sizeof(struct exo_pte_op));
 	return (int64_t)done;
 }

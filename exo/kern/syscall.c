@@ -16,22 +16,22 @@
 
 #define CONS_CHUNK 256 /* bytes copied from the env at a time */
 
+/* Whole buffers are copied in before anything is printed or done. */
+static char cons_buf[EXO_CONS_WRITE_MAX];
+static struct exo_syscall batch_buf[EXO_BATCH_MAX];
+
 static SYSCALL_HANDLER(sys_cons_write)
 {
-	char buf[CONS_CHUNK];
-	uint64_t done = 0, len = a[1];
+	uint64_t len = a[1];
+	int err;
 
-	while (done < len) {
-		uint64_t n = len - done < CONS_CHUNK ? len - done : CONS_CHUNK;
-		int err = copy_from_user(e, buf, a[0] + done, n);
-
-		if (err)
-			return done ? (int64_t)done : err;
-		for (uint64_t i = 0; i < n; i++)
-			cons_putc(buf[i]);
-		done += n;
-	}
-	return (int64_t)done;
+	if (len > EXO_CONS_WRITE_MAX)
+		return -E_INVAL;
+	if ((err = copy_from_user(e, cons_buf, a[0], len)))
+		return err;
+	for (uint64_t i = 0; i < len; i++)
+		cons_putc(cons_buf[i]);
+	return (int64_t)len;
 }
 
 static SYSCALL_HANDLER(sys_sysinfo)
@@ -84,30 +84,33 @@ static int64_t call(struct env *e, uint64_t nr, const uint64_t a[6])
 	return nr < SYS_NCALLS ? table[nr](e, a) : -E_NOSYS;
 }
 
-/* Run a vector of calls; stop at the first that fails. */
+/*
+ * Run a vector of calls; stop at the first that fails.  The vector is
+ * copied in and written back unchanged before any call runs, so a
+ * vector the caller cannot write fails with nothing done.
+ */
 static SYSCALL_HANDLER(sys_batch)
 {
-	uint64_t ops = a[0], n = a[1], done;
+	uint64_t n = a[1], done, bytes = n * sizeof(struct exo_syscall);
+	int err;
 
 	if (n > EXO_BATCH_MAX)
 		return -E_INVAL;
+	if ((err = copy_from_user(e, batch_buf, a[0], bytes)) ||
+	    (err = copy_to_user(e, a[0], batch_buf, bytes)))
+		return err;
 	for (done = 0; done < n; done++) {
-		uint64_t at = ops + done * sizeof(struct exo_syscall);
-		struct exo_syscall op;
-		int err = copy_from_user(e, &op, at, sizeof(op));
+		struct exo_syscall *op = &batch_buf[done];
 
-		if (err)
-			return done ? (int64_t)done : err;
-		op.result = SYS_IN_BATCH_OK(op.nr) ? call(e, op.nr, op.args)
-						   : -E_INVAL;
-		err = copy_to_user(e, at + __builtin_offsetof(struct exo_syscall,
-							     result),
-				   &op.result, sizeof(op.result));
-		if (err)
-			return done ? (int64_t)done : err;
-		if (op.result < 0 || e->state != EXO_ENV_STATE_RUNNABLE)
+		op->result = SYS_IN_BATCH_OK(op->nr)
+				 ? call(e, op->nr, op->args)
+				 : -E_INVAL;
+		if (op->result < 0 || e->state != EXO_ENV_STATE_RUNNABLE)
 			break;
 	}
+	/* A call in the vector may have unmapped it: then say how far. */
+	copy_to_user(e, a[0], batch_buf,
+		     (done < n ? done + 1 : n) * sizeof(struct exo_syscall));
 	return (int64_t)done;
 }
 

@@ -43,6 +43,20 @@ _Static_assert(LIBOS_PCT_STACK_BASE + LIBOS_PCT_STACK_PAGES * EXO_PAGE_SIZE <=
 		       EXO_USER_MAP_LIMIT,
 	       "the runtime's stacks must lie where SYS_PTE_SET can map");
 
+/*
+ * The loader's (libos_spawn) windows, in the same gigabyte: a scratch
+ * window where it fills a child's frames, and the initrd, mapped
+ * read-only up to EXO_USER_MAP_LIMIT the first time a program is loaded.
+ */
+#define LIBOS_SPAWN_WINDOW (LIBOS_PCT_STACK_BASE + LIBOS_STACK_GAP)
+#define LIBOS_SPAWN_WINDOW_PAGES EXO_FRAME_ALLOC_MAX
+#define LIBOS_INITRD_BASE                                                      \
+	(LIBOS_SPAWN_WINDOW + LIBOS_SPAWN_WINDOW_PAGES * EXO_PAGE_SIZE +       \
+	 LIBOS_STACK_GAP)
+
+_Static_assert(LIBOS_INITRD_BASE < EXO_USER_MAP_LIMIT,
+	       "the initrd window must lie where SYS_PTE_SET can map");
+
 /* ---- System calls -------------------------------------------------------
  * `syscall` with number nr and up to six arguments, exactly as given: for
  * tests that pass wild arguments.  Any call number is safe here, including
@@ -102,6 +116,45 @@ _Noreturn void libos_exit(int code);
  * slot, or a negative E_*, in which case nothing stays allocated.
  */
 long libos_map_new(uint64_t va, unsigned pages, unsigned perm);
+
+/*
+ * Map pages [first, first + pages) of the FRAME or INITRD capability in
+ * slot at consecutive pages from va in env_slot's space with perm
+ * (EXO_MAP_*; 0 unmaps).  Returns 0 or the first failure's negative E_*;
+ * the pages before the failure stay mapped.
+ */
+long libos_map(long env_slot, uint64_t va, long slot, unsigned first,
+	       unsigned pages, unsigned perm);
+
+/* ---- Programs ------------------------------------------------------------
+ * libos_spawn(name, frame_quota, slots) starts the initrd program `name`
+ * as a child env: frame_quota frames and `slots` time slices (0: none; it
+ * then runs only on time donated to it).  Returns the slot of an ENV
+ * capability to the child (all rights), or a negative E_*, in which case
+ * no child is left.
+ *
+ * The child's capability table starts as a boot env's does: slot 0
+ * itself, EXO_SLOT_INITRD the initrd (if any slices, EXO_SLOT_BOOT_SLICES
+ * its TIMESLOTS capability); what the caller grants it next comes after.
+ * Its program image and its EXO_USER_STACK_PAGES-page stack at
+ * EXO_USER_STACK_TOP are frames of the caller's (at most
+ * EXO_FRAME_ALLOC_MAX pages in all); its quota pays for its page tables,
+ * its uenv page and whatever it allocates itself.  The child's slices come
+ * out of the caller's slot quota: when that has no room the caller gives
+ * back that many of its own slices first (its highest), keeping one.
+ *
+ * libos_spawn_stopped() does everything but SYS_ENV_START, so the caller
+ * can grant the child capabilities before it runs.  libos_spawn_free()
+ * kills the child if it still lives and frees the frames the loader gave
+ * it (by then unmapped from the dead child); the ENV capability stays, so
+ * the child's status can still be read.  At most LIBOS_SPAWN_MAX children
+ * spawned and not yet freed at once.
+ */
+#define LIBOS_SPAWN_MAX 16
+long libos_spawn(const char *name, uint64_t frame_quota, unsigned slots);
+long libos_spawn_stopped(const char *name, uint64_t frame_quota,
+			 unsigned slots);
+long libos_spawn_free(long env_slot);
 
 /* The C library's own four (string.c); GCC may emit calls to them too. */
 void *memset(void *dst, int c, size_t n);

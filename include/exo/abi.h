@@ -36,7 +36,7 @@
  * the caller's table; "env" is a slot holding an EXO_CAP_ENV capability
  * (EXO_SLOT_SELF names the caller itself).
  */
-#define SYS_CONS_WRITE 0   /* (buf, len) -> len */
+#define SYS_CONS_WRITE 0   /* (buf, len <= EXO_CONS_WRITE_MAX) -> len */
 #define SYS_ENV_EXIT 1	   /* (code 0..EXO_ENV_EXIT_MAX) -> no return */
 #define SYS_BATCH 2	   /* (struct exo_syscall *ops, n) -> ops done */
 #define SYS_SYSINFO 3	   /* (struct exo_sysinfo *out) -> 0 */
@@ -71,6 +71,7 @@
 
 #define EXO_ENV_EXIT_MAX 63 /* env exit codes: what the exit port takes */
 #define EXO_BATCH_MAX 64     /* ops per SYS_BATCH */
+#define EXO_CONS_WRITE_MAX 4096 /* bytes per SYS_CONS_WRITE */
 #define EXO_PTE_OPS_MAX 512  /* ops per SYS_PTE_SET */
 
 /* One call of a SYS_BATCH vector; the kernel writes result. */
