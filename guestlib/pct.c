@@ -18,6 +18,8 @@ static long pct_stack_init(void)
 			     EXO_MAP_READ | EXO_MAP_WRITE);
 	if (slot < 0)
 		return slot;
+	/* Repossessed, the next call in would fault: taken last. */
+	sys_frame_vital(slot, true);
 	/* The kernel starts %rsp here; the stack grows down from its top. */
 	libos_uenv->pct_stack =
 		LIBOS_PCT_STACK_BASE + LIBOS_PCT_STACK_PAGES * EXO_PAGE_SIZE;

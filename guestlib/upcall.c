@@ -51,6 +51,8 @@ long libos_upcall_init(void)
 			     EXO_MAP_READ | EXO_MAP_WRITE);
 	if (slot < 0)
 		return slot;
+	/* Repossessed, it would kill us at the next upcall: taken last. */
+	sys_frame_vital(slot, true);
 	libos_uenv->upcall_stack_base = LIBOS_UPCALL_STACK_BASE;
 	libos_uenv->upcall_stack_size =
 		LIBOS_UPCALL_STACK_PAGES * EXO_PAGE_SIZE;

@@ -34,8 +34,12 @@ static bool live(const struct env *e)
 
 struct env *env_lookup(exo_envid_t id)
 {
-	struct env *e = &envs[EXO_ENV_INDEX(id)];
+	struct env *e;
 
+	/* Ids come from envs too (SYS_YIELD): the index byte may pass NENV. */
+	if (EXO_ENV_INDEX(id) >= NENV)
+		return NULL;
+	e = &envs[EXO_ENV_INDEX(id)];
 	return id != EXO_ENV_NONE && e->id == id && live(e) ? e : NULL;
 }
 

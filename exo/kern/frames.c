@@ -116,8 +116,12 @@ int frames_alloc(struct env *e, uint64_t pa, uint64_t count, uint16_t flags,
 /* The env slot an envid names, alive or being torn down. */
 static struct env *env_slot_of(exo_envid_t id)
 {
-	struct env *e = &envs[EXO_ENV_INDEX(id)];
+	struct env *e;
 
+	/* Owners that are no env (FT_OWNER_KERNEL) index past the table. */
+	if (EXO_ENV_INDEX(id) >= NENV)
+		return NULL;
+	e = &envs[EXO_ENV_INDEX(id)];
 	return e->id == id ? e : NULL;
 }
 

@@ -108,6 +108,9 @@ static SYSCALL_HANDLER(sys_batch)
 		if (op->result < 0 || e->state != EXO_ENV_STATE_RUNNABLE)
 			break;
 	}
+	/* Killed by its own call: its memory and page tables are gone. */
+	if (e->state != EXO_ENV_STATE_RUNNABLE)
+		return SYSCALL_NO_RESULT;
 	/* A call in the vector may have unmapped it: then say how far. */
 	copy_to_user(e, a[0], batch_buf,
 		     (done < n ? done + 1 : n) * sizeof(struct exo_syscall));

@@ -200,8 +200,8 @@ int tap_done(void);
 
 /* ---- Upcalls --------------------------------------------------------------
  * libos_upcall_init() maps LIBOS_UPCALL_STACK_PAGES pages at
- * LIBOS_UPCALL_STACK_BASE and tells the kernel about them (uenv
- * upcall_stack_base/size).  Calling it again does nothing.  Returns 0 or a
+ * LIBOS_UPCALL_STACK_BASE, marks them vital (repossession takes them
+ * last) and tells the kernel about them (uenv upcall_stack_base/size).  Calling it again does nothing.  Returns 0 or a
  * negative E_*.
  *
  * libos_set_handler(kind, fn) makes upcalls of kind (EXO_UPCALL_*, not
@@ -226,7 +226,7 @@ _Noreturn void libos_resume(const struct exo_upcall_frame *frame);
  * fn gets the capability's badge, the caller's envid and its words, fills
  * out (zeroed beforehand) and returns; the runtime then returns out to the
  * caller with SYS_PCT_RETURN.  Maps LIBOS_PCT_STACK_PAGES pages at
- * LIBOS_PCT_STACK_BASE on first use.  fn == NULL stops serving.  Returns 0
+ * LIBOS_PCT_STACK_BASE (vital) on first use.  fn == NULL stops serving.  Returns 0
  * or a negative E_*.  fn runs on the one PCT stack: a call that re-enters
  * this env while fn runs would overwrite it.
  */

@@ -2,9 +2,9 @@
  * t_batch.c: guest tests of SYS_BATCH: several calls in one, results
  * written back per op, the vector stops at the first failure, calls that
  * switch envs refused with -E_INVAL, unknown call numbers -E_NOSYS, the
- * EXO_BATCH_MAX limit, bad and partly mapped vectors, result words the
- * kernel cannot write (nothing happens), and a batch that kills its own
- * env (the kernel must not touch the dead env's memory).
+ * EXO_BATCH_MAX limit, bad and partly mapped vectors (the whole vector
+ * must be readable and writable, else nothing runs), and a batch that
+ * kills its own env (the kernel must not touch the dead env's memory).
  */
 #include "t_util.h"
 
@@ -124,9 +124,11 @@ static void bad_vectors(void)
 	       "a vector at NULL, in the kernel, non-canonical or in the "
 	       "UVPT: -E_FAULT");
 	/* Two ops, the second in the unmapped page after ours. */
+	si.self = EXO_ENV_NONE;
 	edge[0] = op(SYS_SYSINFO, (uint64_t)&si, 0, 0);
-	tap_ok(sys_batch(edge, 2) == 1 && edge[0].result == 0,
-	       "a vector running into an unmapped page: the ops before it");
+	tap_ok(sys_batch(edge, 2) == -E_FAULT && edge[0].result == SENTINEL &&
+		   si.self == EXO_ENV_NONE,
+	       "a vector running into an unmapped page: -E_FAULT, none run");
 	/* The same vector read-only: the kernel cannot write a result. */
 	edge[0] = op(SYS_FRAME_ALLOC, EXO_FRAME_ANY, 1, 0);
 	libos_map(EXO_SLOT_SELF, T_VA(0), f, 0, 1, EXO_MAP_READ);

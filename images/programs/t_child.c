@@ -2,7 +2,8 @@
  * t_child.c: the helper child of the t_* guest tests.  It reads its order
  * from the first PCT capability to its parent (t_util.h: the badge holds
  * a CHILD_* mode and an argument), does that one thing and reports by its
- * exit code, or serves PCT calls for the test.  Without an order it
+ * exit code, or serves PCT calls for the test (CHILD_SERVE, and
+ * CHILD_REVOKE, which also holds frames through a revocation).  Without an order it
  * spins.  It prints nothing: the test that started it judges.
  */
 #include "t_util.h"
@@ -42,6 +43,27 @@ static _Noreturn void spin(void)
 
 static uint64_t calls, stores, last[LIBOS_PCT_WORDS - 1];
 
+/* CHILD_REVOKE's frames (-1: given back) and what it was told. */
+static long held[T_REVOKE_FRAMES], vital_frame;
+static volatile uint64_t revokes, repossessions;
+static bool cooperate;
+
+static void revoke_state(uint64_t out[LIBOS_PCT_WORDS])
+{
+	struct exo_env_status st = {0};
+	struct exo_cap_info ci;
+	uint64_t live = sys_cap_info(vital_frame, &ci) == E_OK;
+
+	for (unsigned i = 0; i < T_REVOKE_FRAMES; i++)
+		if (held[i] >= 0 && sys_cap_info(held[i], &ci) == E_OK)
+			live += 1ull << T_REVOKE_LIVE_SHIFT;
+	sys_env_status(EXO_SLOT_SELF, &st);
+	out[0] = st.frames_used;
+	out[1] = live;
+	out[2] = revokes;
+	out[3] = repossessions;
+}
+
 static void serve(uint64_t badge, exo_envid_t caller,
 		  const uint64_t in[LIBOS_PCT_WORDS],
 		  uint64_t out[LIBOS_PCT_WORDS])
@@ -63,8 +85,11 @@ static void serve(uint64_t badge, exo_envid_t caller,
 			out[i - 1] = last[i - 1];
 		out[LIBOS_PCT_WORDS - 1] = stores;
 		break;
-	case SERVE_YIELD_TO:
-		out[0] = (uint64_t)sys_yield((exo_envid_t)in[1]);
+	case SERVE_YIELD_TO: /* until it is gone: then yield says -E_NOENT */
+		for (unsigned i = 0; i < T_WAIT_TRIES; i++)
+			if ((long)(out[0] = (uint64_t)sys_yield(
+				     (exo_envid_t)in[1])) < 0)
+				break;
 		break;
 	case SERVE_DIE:
 		sys_env_kill(EXO_SLOT_SELF);
@@ -75,6 +100,9 @@ static void serve(uint64_t badge, exo_envid_t caller,
 		break;
 	case SERVE_CALL_BACK:
 		out[0] = (uint64_t)sys_pct_call(extra, NULL, NULL);
+		break;
+	case SERVE_REVOKE_STATE:
+		revoke_state(out);
 		break;
 	default: /* SERVE_REVERSE */
 		for (unsigned i = 0; i < LIBOS_PCT_WORDS; i++)
@@ -92,6 +120,42 @@ static int serve_forever(uint64_t badge)
 	    sys_cap_grant(pct, parent_env, EXO_R_CALL | EXO_R_GRANT) < 0)
 		return CHILD_EXIT_UNEXPECTED;
 	spin();
+}
+
+/* ---- CHILD_REVOKE ------------------------------------------------------------- */
+
+/* Asked for frames back: give what is asked (if cooperating). */
+static void on_revoke(struct exo_upcall_frame *frame)
+{
+	(void)frame;
+	revokes++;
+	for (unsigned i = 0; cooperate && i < T_REVOKE_FRAMES &&
+			     libos_uenv->revoke.frames_over > 0;
+	     i++)
+		if (held[i] >= 0 && sys_frame_free(held[i]) == E_OK)
+			held[i] = -1;
+}
+
+static void on_repossessed(struct exo_upcall_frame *frame)
+{
+	(void)frame;
+	repossessions++;
+}
+
+/* Hold frames (one of them vital) and serve SERVE_REVOKE_STATE. */
+static int hold_frames(uint64_t arg)
+{
+	cooperate = arg == T_REVOKE_COOPERATE;
+	if (libos_set_handler(EXO_UPCALL_REVOKE, on_revoke) != E_OK ||
+	    libos_set_handler(EXO_UPCALL_REPOSSESSED, on_repossessed) != E_OK)
+		return CHILD_EXIT_UNEXPECTED;
+	for (unsigned i = 0; i < T_REVOKE_FRAMES; i++)
+		if ((held[i] = sys_frame_alloc(EXO_FRAME_ANY, 1)) < 0)
+			return CHILD_EXIT_UNEXPECTED;
+	if ((vital_frame = sys_frame_alloc(EXO_FRAME_ANY, 1)) < 0 ||
+	    sys_frame_vital(vital_frame, true) != E_OK)
+		return CHILD_EXIT_UNEXPECTED;
+	return serve_forever(0);
 }
 
 /* ---- The other modes ----------------------------------------------------------- */
@@ -186,6 +250,8 @@ int main(void)
 		return nest();
 	case CHILD_UPCALL_NO_STACK:
 		return no_upcall_stack();
+	case CHILD_REVOKE:
+		return hold_frames(arg);
 	default:
 		return CHILD_EXIT_NO_ORDER;
 	}

@@ -8,7 +8,6 @@
  * Expects to run as the only boot env (it owns every slice).
  */
 #include "t_util.h"
-#define T_TIME(x) do { struct exo_sysinfo _i; uint64_t _t = __builtin_ia32_rdtsc(); x; sys_sysinfo(&_i); tap_diag("%s: %lu ms", #x, (uint64_t)(__builtin_ia32_rdtsc() - _t) / _i.tsc_khz); } while (0)
 
 #define CHILD_QUOTA 64	  /* frames for a t_child */
 #define RAW_QUOTA 16	  /* frames for a hand-built child */
@@ -278,12 +277,12 @@ int main(void)
 {
 	tap_plan(45);
 	t_warm(T_VA(0)); /* t_raw_child's window */
-	T_TIME(fresh_ids());
-	T_TIME(create_limits());
-	T_TIME(raw_child());
-	T_TIME(kill_child());
-	T_TIME(quota_tree());
-	T_TIME(spawned_children());
-	T_TIME(status_errors());
+	fresh_ids();
+	create_limits();
+	raw_child();
+	kill_child();
+	quota_tree();
+	spawned_children();
+	status_errors();
 	return tap_done();
 }

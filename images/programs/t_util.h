@@ -1,9 +1,10 @@
 /*
  * t_util.h: what the t_* guest test programs share (header only: each
  * program is one .c file linked with guestlib): the orders protocol
- * between a test and its helper child t_child, waiting for a child,
- * finding a granted capability, children built by hand from a few bytes
- * of machine code, and free user addresses for test mappings.
+ * between a test and its helper child t_child (and its PCT servers),
+ * waiting for a child, finding a granted capability, faults provoked on
+ * purpose and the handler that records them, children built by hand from
+ * a few bytes of machine code, and free user addresses for mappings.
  */
 #ifndef T_UTIL_H
 #define T_UTIL_H
@@ -40,7 +41,7 @@ enum t_child_mode {
 	CHILD_EXIT,	       /* exit with code arg */
 	CHILD_SERVE,	       /* serve PCT calls (SERVE_*), badge arg */
 	CHILD_CALL,	       /* call the extra PCT cap once: exit -result */
-	CHILD_FAULT,	       /* touch address 0 with no handler */
+	CHILD_FAULT,	       /* touch T_UNMAPPED_VA with no handler */
 	CHILD_FAULT_IN_HANDLER, /* fault inside its exception handler */
 	CHILD_BATCH_KILL_SELF, /* SYS_BATCH of SYS_ENV_KILL(itself) */
 	CHILD_EXIT_RAW,	       /* SYS_ENV_EXIT with code arg, unchecked */
@@ -48,7 +49,12 @@ enum t_child_mode {
 	CHILD_SET_QUOTA_PARENT, /* SYS_ENV_SET_QUOTA on its parent */
 	CHILD_NEST,	       /* spawn a spinning grandchild, then exit 0 */
 	CHILD_UPCALL_NO_STACK, /* a handler but no usable upcall stack */
+	CHILD_REVOKE,	       /* hold frames, serve; arg 1: give back */
 };
+
+/* CHILD_REVOKE: single frames it holds beside one vital frame. */
+#define T_REVOKE_FRAMES 4
+#define T_REVOKE_COOPERATE 1 /* arg: free frames when asked */
 
 #define T_ORDER_MODE_BITS 8
 #define T_ORDER(mode, arg)                                                     \
@@ -62,11 +68,16 @@ enum t_serve_op {
 	SERVE_WHO,     /* reply badge, caller, calls so far, 0 */
 	SERVE_STORE,   /* remember in[1..3] (for SYS_PCT_SEND) */
 	SERVE_LAST,    /* reply the remembered words and how many stores */
-	SERVE_YIELD_TO, /* donate to env in[1]; reply the result */
+	SERVE_YIELD_TO, /* donate to env in[1] until it is gone; reply
+			   the last result (-E_NOENT) */
 	SERVE_DIE,     /* kill itself inside the call */
 	SERVE_STOP,    /* stop serving (reply 0 first) */
 	SERVE_CALL_BACK, /* call the extra PCT cap; reply its result */
+	SERVE_REVOKE_STATE, /* CHILD_REVOKE: frames used, live frames (the
+			       vital one: bit 0, others counted from bit
+			       8), revocation and repossession upcalls */
 };
+#define T_REVOKE_LIVE_SHIFT 8
 
 /* Exit codes of CHILD_* modes beyond "ok" (0) and a call's -E_*. */
 #define CHILD_EXIT_UNEXPECTED 50 /* a call went otherwise than planned */
@@ -148,6 +159,35 @@ static inline long t_child(unsigned mode, uint64_t arg, uint64_t quota,
 		libos_spawn_free(c);
 		sys_cap_drop(c);
 		return err;
+	}
+	return c;
+}
+
+/*
+ * Start a t_child that serves PCT calls (CHILD_SERVE or CHILD_REVOKE) and
+ * donate to it until the PCT capability it grants us appears among our
+ * first slots: its slot in *pct (-1 if it never came).  Returns the
+ * child's ENV slot or -E_*.
+ */
+#define T_SERVER_SLOTS_SCANNED 32
+static inline long t_server(unsigned mode, uint64_t arg, uint64_t quota,
+			    long extra, long *pct)
+{
+	long c = t_child(mode, arg, quota, 0, 0, extra, EXO_R_CALL);
+	exo_envid_t id = c > 0 ? t_env_id(c) : EXO_ENV_NONE;
+
+	*pct = -1;
+	for (unsigned i = 0; c > 0 && i < T_WAIT_TRIES && *pct < 0; i++) {
+		for (long s = EXO_SLOT_BOOT_SLICES;
+		     s < T_SERVER_SLOTS_SCANNED && *pct < 0; s++) {
+			struct exo_cap_info ci;
+
+			if (sys_cap_info(s, &ci) == E_OK &&
+			    ci.type == EXO_CAP_PCT && ci.object == id)
+				*pct = s;
+		}
+		if (*pct < 0)
+			sys_yield(id);
 	}
 	return c;
 }
@@ -264,7 +304,13 @@ static inline bool t_call(uint64_t va)
 #define T_PF_PRESENT 0x1 /* #PF error code bits */
 #define T_PF_WRITE 0x2
 #define T_PF_USER 0x4
+#define T_PF_RSVD 0x8
 #define T_PF_FETCH 0x10
+/*
+ * For kernel addresses kvm-pvm reports "present" or "reserved bit" from
+ * one access to the next: checks of such faults ignore these two bits.
+ */
+#define T_PF_HOST_BITS (T_PF_PRESENT | T_PF_RSVD)
 #define T_VEC_PF 14
 
 /* Where a hand-built child's code goes. */
