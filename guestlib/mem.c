@@ -67,7 +67,7 @@ long libos_map_new(uint64_t va, unsigned pages, unsigned perm)
 	err = libos_map(EXO_SLOT_SELF, va, slot, 0, pages, perm);
 	if (err != E_OK) {
 		/* Freeing unmaps whatever part did get mapped. */
-		sys_frame_free(slot);
+		sys_frame_free(slot, 0, EXO_FRAME_REST);
 		return err;
 	}
 	return slot;

@@ -26,6 +26,9 @@
 
 /* ELF64: just what the loader reads. */
 #define ELF_MAGIC "\x7f" "ELF"
+
+/* What a child may do with its image frames (ours to free). */
+#define IMAGE_RIGHTS (EXO_R_READ | EXO_R_WRITE | EXO_R_EXEC | EXO_R_GRANT)
 #define ELF_MAGIC_LEN 4
 #define ELF_CLASS 4
 #define ELF_DATA 5
@@ -302,7 +305,7 @@ static long load_image(long child, const struct image *img)
 				frames, stack_first, EXO_USER_STACK_PAGES,
 				EXO_MAP_READ | EXO_MAP_WRITE);
 	if (err != E_OK) {
-		sys_frame_free(frames); /* unmaps them from both spaces */
+		sys_frame_free(frames, 0, EXO_FRAME_REST); /* unmaps them from both spaces */
 		return err;
 	}
 	return frames;
@@ -382,7 +385,8 @@ static long give_slices(long child, uint64_t frame_quota, unsigned n)
 	slices = sys_slot_alloc(child, n, 0);
 	if (slices < 0)
 		return slices;
-	err = sys_cap_grant(slices, child, EXO_R_FREE | EXO_R_GRANT);
+	err = sys_cap_grant(slices, child, EXO_R_FREE | EXO_R_GRANT,
+			    EXO_SLOT_BOOT_SLICES);
 	if (err < 0) {
 		sys_slot_free(slices);
 		return err;
@@ -414,13 +418,18 @@ static long make_child(const struct image *img, uint64_t frame_quota,
 	c->frames_slot = -1;
 	c->slices_slot = -1;
 	if ((err = sys_cap_info(EXO_SLOT_INITRD, &rd)) < 0 ||
-	    (err = sys_cap_grant(EXO_SLOT_INITRD, c->env_slot, rd.rights)) < 0)
+	    (err = sys_cap_grant(EXO_SLOT_INITRD, c->env_slot, rd.rights,
+				 EXO_SLOT_INITRD)) < 0)
 		return err;
 	if (slots && (c->slices_slot = give_slices(c->env_slot, frame_quota,
 						   slots)) < 0)
 		return c->slices_slot;
 	if ((c->frames_slot = load_image(c->env_slot, img)) < 0)
 		return c->frames_slot;
+	/* Ours to free; the child may map and share them, as a boot env. */
+	if ((err = sys_cap_grant(c->frames_slot, c->env_slot, IMAGE_RIGHTS,
+				 EXO_SLOT_IMAGE)) < 0)
+		return err;
 	return sys_env_set_regs(c->env_slot, &regs);
 }
 
@@ -477,7 +486,7 @@ long libos_spawn_free(long env_slot)
 	    st.state != EXO_ENV_STATE_DEAD)
 		sys_env_kill(env_slot);
 	if (c->frames_slot >= 0)
-		sys_frame_free(c->frames_slot);
+		sys_frame_free(c->frames_slot, 0, EXO_FRAME_REST);
 	if (c->slices_slot >= 0)
 		sys_cap_drop(c->slices_slot);
 	*c = (struct child){0};

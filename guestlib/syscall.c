@@ -77,9 +77,9 @@ long sys_cap_derive(long slot, uint64_t rights, uint64_t offset, uint64_t count)
 		      (long)count, 0, 0);
 }
 
-long sys_cap_grant(long slot, long env_slot, uint64_t rights)
+long sys_cap_grant(long slot, long env_slot, uint64_t rights, long want)
 {
-	return invoke(SYS_CAP_GRANT, slot, env_slot, (long)rights, 0, 0, 0);
+	return invoke(SYS_CAP_GRANT, slot, env_slot, (long)rights, want, 0, 0);
 }
 
 long sys_cap_drop(long slot)
@@ -92,9 +92,9 @@ long sys_frame_alloc(uint64_t paddr, uint64_t count)
 	return invoke(SYS_FRAME_ALLOC, (long)paddr, (long)count, 0, 0, 0, 0);
 }
 
-long sys_frame_free(long slot)
+long sys_frame_free(long slot, uint64_t first, uint64_t count)
 {
-	return invoke(SYS_FRAME_FREE, slot, 0, 0, 0, 0, 0);
+	return invoke(SYS_FRAME_FREE, slot, (long)first, (long)count, 0, 0, 0);
 }
 
 long sys_frame_vital(long slot, bool vital)

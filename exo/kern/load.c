@@ -4,7 +4,9 @@
  * slots; every later program is loaded by user code.  Segments get the
  * permissions their ELF flags ask for (never writable and executable at
  * once, since the loader refuses such segments); the bytes past a
- * segment's file contents are zero, as every new frame is.
+ * segment's file contents are zero, as every new frame is.  The image and
+ * stack frames are one allocation the env holds in EXO_SLOT_IMAGE, so its
+ * library OS can name every frame it has mapped (to fork, say).
  */
 #include <string.h>
 
@@ -34,22 +36,61 @@ static unsigned perm_of(uint32_t flags)
 	       (flags & ELF_PF_X ? EXO_MAP_EXEC : 0);
 }
 
-/* A fresh frame mapped at va in e, or the one already there. */
-static int page_at(struct env *e, uint64_t va, unsigned perm, uint64_t *pa)
-{
-	int err;
+/*
+ * The frames of a boot env's image and stack: one allocation, handed out
+ * in order, that the env gets as a capability in EXO_SLOT_IMAGE.
+ */
+struct image_frames {
+	uint64_t next, end; /* physical addresses */
+};
 
-	if (uvm_lookup(e, va, pa))
-		return frames_map(e, va, *pa, perm, true);
-	if ((err = frames_alloc(e, EXO_FRAME_ANY, 1, 0, pa)))
-		return err;
+/* The next image frame mapped at va in e, or the one already there. */
+static int page_at(struct env *e, struct image_frames *fr, uint64_t va,
+		   unsigned perm, uint64_t *pa)
+{
+	if (!uvm_lookup(e, va, pa)) {
+		if (fr->next == fr->end)
+			return -E_NOMEM;
+		*pa = fr->next;
+		fr->next += PAGE_SIZE;
+	}
 	return frames_map(e, va, *pa, perm, true);
 }
 
-static const char *load_segment(struct env *e, const struct cpio_entry *img,
+static uint64_t page_down(uint64_t x)
+{
+	return x & ~(PAGE_SIZE - 1);
+}
+
+/* Pages the PT_LOAD segments cover (they ascend; neighbours may share). */
+static uint64_t image_pages(const struct cpio_entry *img)
+{
+	uint64_t pages = 0, covered = 0;
+	struct elf64_phdr ph;
+
+	for (unsigned i = 0; i < elf64_phnum(img->data); i++) {
+		uint64_t start, end;
+
+		if (!elf64_phdr(img->data, img->size, i, &ph) ||
+		    ph.type != ELF_PT_LOAD || ph.vaddr + ph.memsz < ph.vaddr)
+			continue;
+		start = page_down(ph.vaddr);
+		end = page_down(ph.vaddr + ph.memsz + PAGE_SIZE - 1);
+		if (start < covered)
+			start = covered;
+		if (end > start)
+			pages += (end - start) / PAGE_SIZE;
+		if (end > covered)
+			covered = end;
+	}
+	return pages;
+}
+
+static const char *load_segment(struct env *e, struct image_frames *fr,
+				const struct cpio_entry *img,
 				const struct elf64_phdr *ph)
 {
-	uint64_t start = ph->vaddr & ~(PAGE_SIZE - 1);
+	uint64_t start = page_down(ph->vaddr);
 	uint64_t end = ph->vaddr + ph->memsz;
 
 	if ((ph->flags & ELF_PF_W) && (ph->flags & ELF_PF_X))
@@ -60,7 +101,7 @@ static const char *load_segment(struct env *e, const struct cpio_entry *img,
 		uint64_t pa, from = va < ph->vaddr ? ph->vaddr : va;
 		uint64_t to = va + PAGE_SIZE;
 
-		if (page_at(e, va, perm_of(ph->flags), &pa))
+		if (page_at(e, fr, va, perm_of(ph->flags), &pa))
 			return "out of memory for its segments";
 		if (to > ph->vaddr + ph->filesz)
 			to = ph->vaddr + ph->filesz;
@@ -73,31 +114,54 @@ static const char *load_segment(struct env *e, const struct cpio_entry *img,
 	return NULL;
 }
 
+/* Allocate the image frames and record them in EXO_SLOT_IMAGE. */
+static const char *give_image_frames(struct env *e, uint64_t pages,
+				     struct image_frames *fr)
+{
+	struct cap c = {.type = EXO_CAP_FRAME, .rights = EXO_R_ALL &
+							 ~EXO_R_CALL};
+
+	if (pages > EXO_FRAME_ALLOC_MAX)
+		return "its image and stack exceed EXO_FRAME_ALLOC_MAX pages";
+	if (frames_alloc(e, EXO_FRAME_ANY, pages, 0, &c.base))
+		return "out of memory for its image and stack";
+	c.count = pages;
+	c.epoch = frametab.frames[PA_FRAME(c.base)].epoch;
+	captab_insert(&e->caps, EXO_SLOT_IMAGE, &c);
+	*fr = (struct image_frames){c.base, c.base + pages * PAGE_SIZE};
+	return NULL;
+}
+
 static const char *load_image(struct env *e, const struct cpio_entry *img,
-			      uint64_t *entry)
+			      struct image_frames *fr, uint64_t *entry)
 {
 	struct elf64_phdr ph;
+	const char *why;
 
 	if (!elf64_x86_64_exec(img->data, img->size, entry))
 		return "not an ELF64 x86-64 executable";
+	why = give_image_frames(e, image_pages(img) + EXO_USER_STACK_PAGES, fr);
+	if (why)
+		return why;
 	for (unsigned i = 0; i < elf64_phnum(img->data); i++) {
 		const char *why;
 
 		if (!elf64_phdr(img->data, img->size, i, &ph))
 			return "a program header lies outside the file";
-		if (ph.type == ELF_PT_LOAD && (why = load_segment(e, img, &ph)))
+		if (ph.type == ELF_PT_LOAD &&
+		    (why = load_segment(e, fr, img, &ph)))
 			return why;
 	}
 	return env_user_address(*entry) ? NULL
 					: "its entry point is not a user address";
 }
 
-static const char *give_stack(struct env *e)
+static const char *give_stack(struct env *e, struct image_frames *fr)
 {
 	for (unsigned i = 1; i <= EXO_USER_STACK_PAGES; i++) {
 		uint64_t pa;
 
-		if (page_at(e, EXO_USER_STACK_TOP - i * PAGE_SIZE,
+		if (page_at(e, fr, EXO_USER_STACK_TOP - i * PAGE_SIZE,
 			    EXO_MAP_READ | EXO_MAP_WRITE, &pa))
 			return "out of memory for its stack";
 	}
@@ -135,6 +199,7 @@ static void start_one(const struct cmdline_word *prog, int index,
 {
 	struct exo_regs regs = {.rsp = EXO_USER_STACK_TOP};
 	struct cpio_entry img;
+	struct image_frames fr;
 	struct env *e;
 	uint64_t mask;
 	char name[ENV_NAME_MAX];
@@ -146,7 +211,8 @@ static void start_one(const struct cmdline_word *prog, int index,
 	if (env_create(NULL, frames, slots, name, &e))
 		bad_program(prog->s, prog->len, "no memory for an env");
 	e->boot_index = index;
-	if ((why = load_image(e, &img, &regs.rip)) || (why = give_stack(e)))
+	if ((why = load_image(e, &img, &fr, &regs.rip)) ||
+	    (why = give_stack(e, &fr)))
 		bad_program(prog->s, prog->len, why);
 	env_set_context(e, &regs);
 	give_initrd(e);

@@ -11,7 +11,8 @@
  * running at the bound is preempted by force, its context saved by the
  * kernel, and charged: each offence costs it as many of its next slices
  * as it has offences so far.  Contiguous slots of one env run as one
- * long slice, without upcalls between them.
+ * long slice, without upcalls between them, unless the env asks for an
+ * upcall pair per slice (EXO_UENV_SLICE_EACH).
  */
 #include <exo/hvc.h>
 
@@ -128,7 +129,8 @@ static bool run_continues(void)
 	struct env *owner = env_lookup(slice_owner);
 
 	if (!owner || slot_vector.owner[next] != owner->id ||
-	    !runner_for(owner))
+	    !runner_for(owner) ||
+	    (env_uenv(owner)->flags & EXO_UENV_SLICE_EACH))
 		return false;
 	slot_vector.current = next;
 	env_uenv(owner)->slice.slices++;

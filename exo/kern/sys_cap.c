@@ -13,8 +13,8 @@ static bool cap_alive(const struct cap *c)
 {
 	switch (c->type) {
 	case EXO_CAP_FRAME:
-		return frametab_live(&frametab, PA_FRAME(c->base), c->count,
-				     c->epoch);
+		return frametab_any_live(&frametab, PA_FRAME(c->base),
+					 c->count, c->epoch);
 	case EXO_CAP_ENV:
 	case EXO_CAP_PCT:
 		return env_lookup((exo_envid_t)c->object) != NULL;
@@ -72,7 +72,8 @@ static void whole_range(const struct cap *c, uint64_t *offset, uint64_t *count)
 		*count = c->count;
 }
 
-/* (slot, env, rights) -> slot in the target's table */
+/* (slot, env, rights, target slot or EXO_SLOT_ANY) -> slot in the
+ * target's table */
 SYSCALL_HANDLER(sys_cap_grant)
 {
 	struct cap *src, copy;
@@ -92,7 +93,7 @@ SYSCALL_HANDLER(sys_cap_grant)
 	err = cap_derive(src, (unsigned)a[2], offset, count, &copy);
 	if (err)
 		return err;
-	return captab_insert(&to->caps, EXO_SLOT_ANY, &copy);
+	return captab_insert(&to->caps, (int64_t)a[3], &copy);
 }
 
 SYSCALL_HANDLER(sys_cap_drop)

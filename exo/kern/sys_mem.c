@@ -15,7 +15,7 @@
 	(EXO_R_READ | EXO_R_WRITE | EXO_R_EXEC | EXO_R_GRANT | EXO_R_FREE |    \
 	 EXO_R_CONTROL)
 
-/* A FRAME capability in slot whose frames are still the ones it named. */
+/* A FRAME capability in slot with some frames still the ones it named. */
 static int frame_cap(struct env *e, uint64_t slot, unsigned rights,
 		     struct cap **out)
 {
@@ -24,10 +24,17 @@ static int frame_cap(struct env *e, uint64_t slot, unsigned rights,
 	if (err)
 		return err;
 	/* Dead before short of rights: a dead cap's slot holds nothing. */
-	if (!frametab_live(&frametab, PA_FRAME((*out)->base), (*out)->count,
-			   (*out)->epoch))
+	if (!frametab_any_live(&frametab, PA_FRAME((*out)->base),
+			       (*out)->count, (*out)->epoch))
 		return -E_BADCAP;
 	return ((*out)->rights & rights) == rights ? 0 : -E_PERM;
+}
+
+/* Whether page `index` of c is still the frame c named. */
+static bool frame_live(const struct cap *c, uint64_t index)
+{
+	return frametab_live(&frametab, PA_FRAME(c->base) + index, 1,
+			     c->epoch);
 }
 
 /* (paddr or EXO_FRAME_ANY, count) -> slot */
@@ -49,19 +56,30 @@ SYSCALL_HANDLER(sys_frame_alloc)
 	return slot;
 }
 
-/* (slot) -> 0: every mapping of the frames goes, then the frames */
+/* (slot, first, count) -> 0; see exo/abi.h */
 SYSCALL_HANDLER(sys_frame_free)
 {
 	struct cap *c;
-	struct env *owner;
+	struct env *owner = NULL;
+	uint64_t first = a[1], count = a[2];
 	int err = frame_cap(e, a[0], EXO_R_FREE, &c);
 
 	if (err)
 		return err;
-	owner = env_lookup(frametab.frames[PA_FRAME(c->base)].owner);
-	for (uint64_t i = 0; i < c->count; i++)
+	if (count == EXO_FRAME_REST)
+		count = first < c->count ? c->count - first : 0;
+	if (first >= c->count || count == 0 || count > c->count - first)
+		return -E_INVAL;
+	for (uint64_t i = first; i < first + count; i++) {
+		if (!frame_live(c, i))
+			continue;
+		/* One allocation, one owner: the env whose quota gets them. */
+		owner = env_lookup(frametab.frames[PA_FRAME(c->base) + i].owner);
 		frames_free(PA_FRAME(c->base) + (uint32_t)i);
-	captab_drop(&e->caps, (int64_t)a[0]);
+	}
+	if (!frametab_any_live(&frametab, PA_FRAME(c->base), c->count,
+			       c->epoch))
+		captab_drop(&e->caps, (int64_t)a[0]);
 	if (owner)
 		revoke_progress(owner);
 	return 0;
@@ -80,6 +98,8 @@ SYSCALL_HANDLER(sys_frame_vital)
 	for (uint64_t i = 0; i < c->count; i++) {
 		struct ft_frame *f = &frametab.frames[PA_FRAME(c->base) + i];
 
+		if (!frame_live(c, i))
+			continue;
 		f->flags = a[1] ? f->flags | FT_VITAL : f->flags & ~FT_VITAL;
 	}
 	return 0;
@@ -111,6 +131,8 @@ static int pte_op(struct env *e, struct env *target, const struct exo_pte_op *op
 		return err;
 	if (op->index >= c->count)
 		return -E_INVAL;
+	if (c->type == EXO_CAP_FRAME && !frame_live(c, op->index))
+		return -E_BADCAP;
 	return frames_map(target, op->va, c->base + op->index * EXO_PAGE_SIZE,
 			  op->perm, c->type == EXO_CAP_FRAME);
 }

@@ -4,7 +4,11 @@
  * at the top of the env's upcall stack and points the env's saved context
  * at the entry; the env resumes the interrupted context itself.  The
  * entry point, stack and frame are all the env's own memory and choices,
- * checked at each use: a bad one hurts only that env.
+ * checked at each use: a bad one hurts only that env.  An exception in a
+ * handler nests: its frame goes below the handler's own, so a library OS
+ * can take page faults (copy-on-write, demand paging) while it handles
+ * an upcall; a handler that faults at once forever overflows the stack
+ * and is killed.
  */
 #include "kern.h"
 #include "seg.h"
@@ -32,26 +36,47 @@ bool upcall_on_stack(struct env *e)
 }
 
 /*
+ * Where a frame goes: at the top of the upcall stack, or, for an
+ * exception taken on it, EXO_UPCALL_NEST_GAP bytes below the interrupted
+ * %rsp.  Returns NULL, or why the stack cannot take one.
+ */
+static const char *frame_address(struct env *e, uint64_t *at)
+{
+	const struct exo_uenv *u = env_uenv(e);
+	uint64_t base = u->upcall_stack_base, size = u->upcall_stack_size;
+	uint64_t top = base + size;
+	uint64_t need = sizeof(struct exo_upcall_frame) + RETURN_SLOT;
+
+	if (size < need + STACK_ALIGN || top < base ||
+	    !env_user_address(top - 1))
+		return "its upcall stack is not usable";
+	if (upcall_on_stack(e)) {
+		top = e->tf.rsp - EXO_UPCALL_NEST_GAP;
+		if (e->tf.rsp < base + EXO_UPCALL_NEST_GAP + need + STACK_ALIGN)
+			return "its upcall stack overflowed";
+	}
+	*at = (top - sizeof(struct exo_upcall_frame)) &
+	      ~(uint64_t)(STACK_ALIGN - 1);
+	return NULL;
+}
+
+/*
  * Push a frame of `kind` for e's saved context and redirect it to the
  * entry.  Returns NULL on success, else why it could not.
  */
 static const char *push(struct env *e, unsigned kind, uint64_t trapno,
 			uint64_t error, uint64_t addr)
 {
-	const struct exo_uenv *u = env_uenv(e);
-	uint64_t entry = u->entry[kind];
-	uint64_t base = u->upcall_stack_base, size = u->upcall_stack_size;
+	uint64_t entry = env_uenv(e)->entry[kind];
 	struct exo_upcall_frame f = {kind, trapno, error, addr, {0}};
-	uint64_t top, at;
+	uint64_t at;
 	const uint64_t zero = 0;
+	const char *why;
 
 	if (!entry || !env_user_address(entry))
 		return "no handler";
-	if (size < sizeof(f) + STACK_ALIGN || base + size < base ||
-	    !env_user_address(base + size - 1))
-		return "its upcall stack is not usable";
-	top = base + size;
-	at = (top - sizeof(f)) & ~(uint64_t)(STACK_ALIGN - 1);
+	if ((why = frame_address(e, &at)))
+		return why;
 	env_regs_from_tf(&e->tf, &f.regs);
 	if (copy_to_user(e, at, &f, sizeof(f)) ||
 	    copy_to_user(e, at - RETURN_SLOT, &zero, sizeof(zero)))
@@ -74,12 +99,6 @@ void upcall_exception(struct env *e, const struct trapframe *tf)
 	if (!env_handles(tf->vector)) {
 		env_kill(e, "exception %lu at rip %p", tf->vector,
 			 (void *)tf->rip);
-		return;
-	}
-	if (upcall_on_stack(e)) {
-		env_kill(e, "exception %lu at rip %p (addr %p) inside its "
-			    "upcall handler",
-			 tf->vector, (void *)tf->rip, (void *)addr);
 		return;
 	}
 	why = push(e, EXO_UPCALL_EXCEPTION, tf->vector, tf->error, addr);

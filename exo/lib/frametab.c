@@ -317,3 +317,14 @@ bool frametab_live(const struct frametab *ft, uint64_t first, uint64_t count,
 	}
 	return true;
 }
+
+bool frametab_any_live(const struct frametab *ft, uint64_t first,
+		       uint64_t count, uint32_t epoch)
+{
+	if (epoch == 0 || first >= ft->nframes || count > ft->nframes - first)
+		return false;
+	for (uint64_t f = first; f < first + count; f++)
+		if (frametab_live(ft, f, 1, epoch))
+			return true;
+	return false;
+}

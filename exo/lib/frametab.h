@@ -107,4 +107,8 @@ bool frametab_rmap_pop(struct frametab *ft, uint32_t frame, exo_envid_t *env,
 bool frametab_live(const struct frametab *ft, uint64_t first, uint64_t count,
 		   uint32_t epoch);
 
+/* Whether any frame of [first, first + count) is allocated with `epoch`. */
+bool frametab_any_live(const struct frametab *ft, uint64_t first,
+		       uint64_t count, uint32_t epoch);
+
 #endif /* EXO_FRAMETAB_H */

@@ -78,10 +78,10 @@ long sys_sysinfo(struct exo_sysinfo *out);
 long sys_cap_info(long slot, struct exo_cap_info *out);
 long sys_cap_derive(long slot, uint64_t rights, uint64_t offset,
 		    uint64_t count);
-long sys_cap_grant(long slot, long env_slot, uint64_t rights);
+long sys_cap_grant(long slot, long env_slot, uint64_t rights, long want);
 long sys_cap_drop(long slot);
 long sys_frame_alloc(uint64_t paddr, uint64_t count);
-long sys_frame_free(long slot);
+long sys_frame_free(long slot, uint64_t first, uint64_t count);
 long sys_frame_vital(long slot, bool vital);
 long sys_pte_set(long env_slot, struct exo_pte_op *ops, unsigned long n);
 long sys_env_create(uint64_t frame_quota, uint64_t slot_quota);

@@ -50,9 +50,9 @@ static void forged(long s)
 
 	r[n++] = sys_cap_info(s, &info);
 	r[n++] = sys_cap_derive(s, EXO_R_READ, 0, 1);
-	r[n++] = sys_cap_grant(s, EXO_SLOT_SELF, EXO_R_READ);
+	r[n++] = sys_cap_grant(s, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY);
 	r[n++] = sys_cap_drop(s);
-	r[n++] = sys_frame_free(s);
+	r[n++] = sys_frame_free(s, 0, EXO_FRAME_REST);
 	r[n++] = sys_frame_vital(s, true);
 	r[n++] = sys_pte_set(s, &op, 1);
 	r[n++] = sys_env_set_regs(s, &regs);
@@ -64,7 +64,7 @@ static void forged(long s)
 	r[n++] = sys_slot_free(s);
 	r[n++] = sys_pct_call(s, w, w);
 	r[n++] = sys_pct_send(s, w);
-	r[n++] = sys_cap_grant(EXO_SLOT_INITRD, s, EXO_R_READ);
+	r[n++] = sys_cap_grant(EXO_SLOT_INITRD, s, EXO_R_READ, EXO_SLOT_ANY);
 	for (unsigned i = 0; i < n; i++)
 		if (r[i] != -E_BADCAP) {
 			tap_diag("slot 0x%lx, call #%u: %ld", (unsigned long)s,
@@ -99,7 +99,7 @@ int main(void)
 	pa = pte_of(VA1) & EXO_PTE_ADDR;
 	*(volatile uint64_t *)VA1 = 0x5ec12e7;
 	*(volatile uint64_t *)VA2 = 0x5ec12e7;
-	want("free them", sys_frame_free(s), 0);
+	want("free them", sys_frame_free(s, 0, EXO_FRAME_REST), 0);
 	tap_ok(pte_of(VA1) == 0 && pte_of(VA2) == 0,
 	       "freeing unmapped both pages, the copy's mapping too");
 	want("cap_info of the freed slot", sys_cap_info(s, &info), -E_BADCAP);
@@ -108,11 +108,11 @@ int main(void)
 	     -E_BADCAP);
 	want("map through the dead copy", map1(VA2, d, 0, EXO_MAP_READ),
 	     -E_BADCAP);
-	want("free the freed slot again", sys_frame_free(s), -E_BADCAP);
-	want("free through the dead copy", sys_frame_free(d), -E_BADCAP);
+	want("free the freed slot again", sys_frame_free(s, 0, EXO_FRAME_REST), -E_BADCAP);
+	want("free through the dead copy", sys_frame_free(d, 0, EXO_FRAME_REST), -E_BADCAP);
 	want("derive from the dead copy", sys_cap_derive(d, EXO_R_READ, 0, 1),
 	     -E_BADCAP);
-	want("grant the dead copy", sys_cap_grant(d, EXO_SLOT_SELF, EXO_R_READ),
+	want("grant the dead copy", sys_cap_grant(d, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY),
 	     -E_BADCAP);
 	want("mark the dead copy vital", sys_frame_vital(d, true), -E_BADCAP);
 
@@ -154,13 +154,13 @@ int main(void)
 	     sys_cap_derive(ro, EXO_R_READ | EXO_R_WRITE, 0, 2), -E_PERM);
 	want("FREE from the read-only copy",
 	     sys_cap_derive(ro, EXO_R_READ | EXO_R_FREE, 0, 2), -E_PERM);
-	want("free through the read-only copy", sys_frame_free(ro), -E_PERM);
+	want("free through the read-only copy", sys_frame_free(ro, 0, EXO_FRAME_REST), -E_PERM);
 	want("vital through the read-only copy", sys_frame_vital(ro, true),
 	     -E_PERM);
 	want("map writable through the read-only copy",
 	     map1(VA2, ro, 0, EXO_MAP_READ | EXO_MAP_WRITE), -E_PERM);
 	want("grant the read-only copy (no GRANT right)",
-	     sys_cap_grant(ro, EXO_SLOT_SELF, EXO_R_READ), -E_PERM);
+	     sys_cap_grant(ro, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY), -E_PERM);
 	want("rights beyond EXO_R_ALL", sys_cap_derive(s2, 0x80 | EXO_R_READ,
 						       0, 1),
 	     -E_INVAL);
@@ -194,7 +194,7 @@ int main(void)
 	     -E_PERM);
 	want("grant the initrd to itself writable",
 	     sys_cap_grant(EXO_SLOT_INITRD, EXO_SLOT_SELF,
-			   EXO_R_READ | EXO_R_WRITE),
+			   EXO_R_READ | EXO_R_WRITE, EXO_SLOT_ANY),
 	     -E_PERM);
 	r = sys_cap_info(EXO_SLOT_INITRD, &info);
 	want("the initrd one page longer",
@@ -238,9 +238,9 @@ int main(void)
 	want("FREE on a PCT capability",
 	     sys_cap_derive(pct, EXO_R_CALL | EXO_R_FREE, 0, 0), -E_PERM);
 	want("grant with rights beyond EXO_R_ALL",
-	     sys_cap_grant(s2, EXO_SLOT_SELF, 0x1ff), -E_INVAL);
+	     sys_cap_grant(s2, EXO_SLOT_SELF, 0x1ff, EXO_SLOT_ANY), -E_INVAL);
 	want("grant to a FRAME capability as the env",
-	     sys_cap_grant(s2, s2, EXO_R_READ), -E_BADCAP);
+	     sys_cap_grant(s2, s2, EXO_R_READ, EXO_SLOT_ANY), -E_BADCAP);
 
 	/* Quotas: its own cannot be raised, nor a child's past its room. */
 	want("raise its own frame quota",

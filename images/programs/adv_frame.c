@@ -3,10 +3,12 @@
  * Owned by the adversarial boot tests (tests/boot/adversarial.sh), which
  * run it as `run=adv_frame,good`.
  *
- * Boot envs are loaded one after the other from the top of the free list
- * (one frame at a time, highest first), so the frames just below this
- * env's own boot frames are good's: its page-table root first.  This env
- * finds its own range through the UVPT view and its frame count, prints
+ * Boot envs are loaded one after the other.  Each one's image and stack
+ * are one run of frames (EXO_SLOT_IMAGE) from the bottom of RAM; its
+ * other frames (root, uenv, tables) come one at a time from the top of the
+ * free list, highest first, so the frames just below this env's single
+ * frames are good's: its page-table root first.  This env finds its
+ * single frames through the UVPT view and its frame counts, prints
  * where good's root must be (the test compares that with what good
  * prints), and asks for those frames by name: every request must fail
  * with E_BUSY (a success would also zero the frame under good).  Then it
@@ -85,7 +87,7 @@ static void named(const char *what, uint64_t pa, uint64_t count, int err)
 	tap_ok(r == -err, "frame_alloc(0x%lx, %lu) of %s: %ld (want -%d)",
 	       (unsigned long)pa, (unsigned long)count, what, r, err);
 	if (r >= 0)
-		sys_frame_free(r); /* give back what should never have come */
+		sys_frame_free(r, 0, EXO_FRAME_REST); /* give back what should never have come */
 }
 
 int main(void)
@@ -94,7 +96,7 @@ int main(void)
 	struct exo_cap_info initrd, info;
 	uint64_t pml4 = *EXO_UVPT_ENTRY(EXO_UVPT, 4) & EXO_PTE_ADDR;
 	uint64_t low, good, busy = 0;
-	uint64_t own[4];
+	uint64_t own[2], image[2];
 	bool own_inside = true;
 	long f, ro, env_ro, ret;
 	int32_t res;
@@ -105,17 +107,21 @@ int main(void)
 	tap_ok(ret == 0 && st0.frames_used > 4,
 	       "own status: %lu frames used at start",
 	       (unsigned long)st0.frames_used);
-	low = pml4 - (st0.frames_used - 1) * EXO_PAGE_SIZE;
+	if (sys_cap_info(EXO_SLOT_IMAGE, &info) != E_OK)
+		info = (struct exo_cap_info){0};
+	low = pml4 - (st0.frames_used - info.count - 1) * EXO_PAGE_SIZE;
 	good = low - EXO_PAGE_SIZE;
-	own[0] = pa_of(0x400000);
-	own[1] = pa_of(EXO_USER_STACK_TOP - EXO_PAGE_SIZE);
-	own[2] = pa_of(EXO_UENV);
-	own[3] = *EXO_UVPT_ENTRY(0x400000, 2) & EXO_PTE_ADDR;
-	for (unsigned i = 0; i < 4; i++)
-		own_inside = own_inside && own[i] >= low && own[i] <= pml4;
+	own[0] = pa_of(EXO_UENV);
+	own[1] = *EXO_UVPT_ENTRY(0x400000, 2) & EXO_PTE_ADDR;
+	image[0] = pa_of(0x400000);
+	image[1] = pa_of(EXO_USER_STACK_TOP - EXO_PAGE_SIZE);
+	for (unsigned i = 0; i < 2; i++)
+		own_inside = own_inside && own[i] >= low && own[i] <= pml4 &&
+			     image[i] >= info.base &&
+			     image[i] < info.base + info.count * EXO_PAGE_SIZE;
 	tap_ok(own_inside,
-	       "own boot frames (text, stack, uenv, a table) lie in "
-	       "[0x%lx, 0x%lx]",
+	       "own boot frames: uenv and a table in [0x%lx, 0x%lx], text "
+	       "and stack in its image run",
 	       (unsigned long)low, (unsigned long)pml4);
 	tap_diag("good's pml4 should be at 0x%lx", (unsigned long)good);
 
@@ -129,7 +135,7 @@ int main(void)
 			tap_diag("frame_alloc of good's frame 0x%lx gave %ld",
 				 (unsigned long)(good - k * EXO_PAGE_SIZE), r);
 		if (r >= 0)
-			sys_frame_free(r);
+			sys_frame_free(r, 0, EXO_FRAME_REST);
 	}
 	tap_ok(busy == GOOD_FRAMES_TRIED,
 	       "%lu of %u of good's frames refused with E_BUSY",
@@ -233,7 +239,7 @@ int main(void)
 		   pte_of(SCRATCH_VA + 2 * EXO_PAGE_SIZE) == 0,
 	       "a vector stops at its bad op: %ld done, results %d %d %d", ret,
 	       ops[0].result, ops[1].result, ops[2].result);
-	tap_ok(sys_frame_free(f) == 0 && pte_of(SCRATCH_VA) == 0,
+	tap_ok(sys_frame_free(f, 0, EXO_FRAME_REST) == 0 && pte_of(SCRATCH_VA) == 0,
 	       "freeing its frames unmaps them");
 	tap_ok(sys_cap_info(ro, &info) == -E_BADCAP,
 	       "the read-only copy died with them");

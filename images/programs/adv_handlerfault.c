@@ -4,10 +4,12 @@
  * run it as `run=adv_handlerfault,good`.  It installs a handler that
  * writes through a null pointer, then reads from an unmapped address
  * (0x8, so the two faults can be told apart).  The first fault must reach
- * the handler as an upcall; the second, on the upcall stack, must get it
- * killed: "killed: exception 14 at rip ... (addr 0x...0) inside its
- * upcall handler".  A kernel that re-entered the handler instead would
- * loop; one that resumed the faulting code would print "still alive".
+ * the handler as an upcall; the second, on the upcall stack, nests: the
+ * handler is entered again below its own frame, faults again, and so on
+ * until the upcall stack has no room, when the kernel must kill it:
+ * "killed: exception 14 error ... (addr 0x...0) and its upcall stack
+ * overflowed".  A kernel that nested without a bound would overrun the
+ * stack; one that resumed the faulting code would print "still alive".
  */
 #include "libos.h"
 

@@ -66,7 +66,7 @@ int main(void)
 	want("pct_return outside a call",
 	     libos_syscall(SYS_PCT_RETURN, 1, 2, 3, 4, 0, 0), -E_INVAL);
 	want("grant CALL onto the copy without it",
-	     sys_cap_grant(nocall, EXO_SLOT_SELF, EXO_R_CALL), -E_PERM);
+	     sys_cap_grant(nocall, EXO_SLOT_SELF, EXO_R_CALL, EXO_SLOT_ANY), -E_PERM);
 
 	/* Still an ordinary runnable env that gets its slices. */
 	slices0 = libos_uenv->slice.slices;

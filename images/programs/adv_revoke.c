@@ -17,7 +17,8 @@
  * the kernel must take GIVE_BACK of the child's non-vital data frames
  * itself: the child's uenv repossession vector (reposs.seq, nframes,
  * frames[]) must name exactly the lowest GIVE_BACK of them, those pages
- * must be unmapped, its capability for them dead, the vital upcall stack
+ * must be unmapped, its capability dead for them (and alive for the
+ * rest: liveness is per page), the vital upcall stack
  * spared (the repossession upcall still runs on it) and the kernel must
  * log "deadline passed, repossessed 5 frames and 0 slots".  The child
  * copies what it saw into the mailbox, where the parent checks it.
@@ -55,7 +56,8 @@ struct mailbox {
 	uint64_t reposs_slots_mask;
 	uint64_t reposs_frames[EXO_REPOSS_MAX];
 	uint64_t data_mapped_after;
-	int64_t data_cap_after;
+	int64_t data_cap_after;	 /* remapping a taken page through it */
+	int64_t data_kept_after; /* remapping a kept page through it */
 	uint64_t frames_used_after, frame_quota_after;
 };
 
@@ -95,6 +97,17 @@ static void child_on_reposs(struct exo_upcall_frame *f)
 	(void)f;
 	child_mb->reposs_upcalls++;
 	child_mb->reposs_tsc = rdtsc();
+}
+
+/* Map page index of the data capability at its own address again: the
+ * op's result, 0 or -E_*. */
+static int64_t child_remap(long data, uint32_t index)
+{
+	struct exo_pte_op op = {DATA_VA + index * EXO_PAGE_SIZE, (uint32_t)data,
+				index, EXO_MAP_READ | EXO_MAP_WRITE, 0};
+
+	sys_pte_set(EXO_SLOT_SELF, &op, 1);
+	return op.result;
 }
 
 static _Noreturn void child_fail(struct mailbox *mb, uint64_t why)
@@ -160,7 +173,8 @@ _Noreturn void child_main(struct mailbox *mb)
 	for (unsigned i = 0; i < CHILD_DATA; i++)
 		mb->data_mapped_after +=
 			pte_of(DATA_VA + i * EXO_PAGE_SIZE) != 0;
-	mb->data_cap_after = sys_cap_info(data, &info);
+	mb->data_cap_after = child_remap(data, 0);
+	mb->data_kept_after = child_remap(data, CHILD_DATA - 1);
 	if (sys_env_status(EXO_SLOT_SELF, &st) == 0) {
 		mb->frames_used_after = st.frames_used;
 		mb->frame_quota_after = st.frame_quota;
@@ -346,11 +360,11 @@ int main(void)
 	       GIVE_BACK, (unsigned long)frames_ok,
 	       (unsigned long)mb->reposs_frames[0]);
 	tap_ok(mb->data_mapped_after == CHILD_DATA - GIVE_BACK &&
-		   mb->data_cap_after == -E_BADCAP,
-	       "those pages are unmapped (%lu still mapped) and its "
-	       "capability dead (%ld)",
+		   mb->data_cap_after == -E_BADCAP && mb->data_kept_after == 0,
+	       "those pages are unmapped (%lu still mapped); its capability "
+	       "maps them no more (%ld) but still maps the rest (%ld)",
 	       (unsigned long)mb->data_mapped_after,
-	       (long)mb->data_cap_after);
+	       (long)mb->data_cap_after, (long)mb->data_kept_after);
 	tap_ok(mb->frames_used_after <= mb->frame_quota_after &&
 		   mb->frame_quota_after == used - GIVE_BACK,
 	       "child within its quota: %lu of %lu",

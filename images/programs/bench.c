@@ -117,7 +117,7 @@ static void frame_cycle(void)
 
 	sys_pte_set(EXO_SLOT_SELF, &op, 1);
 	*(volatile uint64_t *)BENCH_PAGE = 1;
-	sys_frame_free(slot);
+	sys_frame_free(slot, 0, EXO_FRAME_REST);
 }
 
 static long pct_slot;
@@ -152,7 +152,7 @@ static bool start_server(void)
 				 PCT_CHILD_SLOTS);
 	struct exo_env_status st;
 
-	if (child < 0 || sys_cap_grant(EXO_SLOT_SELF, child, 0) < 0 ||
+	if (child < 0 || sys_cap_grant(EXO_SLOT_SELF, child, 0, EXO_SLOT_ANY) < 0 ||
 	    sys_env_status(child, &st) < 0)
 		return false;
 	while ((pct_slot = find_pct_cap()) < 0)
@@ -171,7 +171,7 @@ int main(void)
 	report("exc_pagefault", measure(protect, write_page));
 	libos_set_handler(EXO_UPCALL_EXCEPTION, on_breakpoint);
 	report("exc_breakpoint", measure(NULL, breakpoint));
-	sys_frame_free(page_slot);
+	sys_frame_free(page_slot, 0, EXO_FRAME_REST);
 
 	report("frame_map_unmap", measure(NULL, frame_cycle));
 	if (start_server())

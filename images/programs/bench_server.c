@@ -35,7 +35,7 @@ int main(void)
 
 	if (parent < 0 || libos_pct_serve(echo) < 0 ||
 	    (pct = sys_pct_create(0)) < 0 ||
-	    sys_cap_grant(pct, parent, EXO_R_CALL) < 0) {
+	    sys_cap_grant(pct, parent, EXO_R_CALL, EXO_SLOT_ANY) < 0) {
 		libos_printf("bench_server: could not offer a PCT entry\n");
 		return 1;
 	}

@@ -110,7 +110,7 @@ static void lengths(void)
 	tap_ok(sys_cons_write(NULL, 0) == 0 &&
 		   sys_cons_write((const void *)T_UNMAPPED_VA, 0) == 0,
 	       "cons_write of nothing, even from unmapped memory: 0");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 /* Structures the kernel reads or writes, ending past a mapped page. */
@@ -135,7 +135,7 @@ static void straddles(void)
 	tap_ok(sys_env_start(child) == E_OK && t_wait(child) == EXIT_CODE,
 	       "and the child's registers did not change (it exits %d)",
 	       EXIT_CODE);
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 /* Numbers with high bits set must not be cut down to valid ones. */
@@ -209,7 +209,7 @@ int main(void)
 	junk();
 	straddles();
 	sys_cap_drop(child);
-	sys_frame_free(code);
+	sys_frame_free(code, 0, EXO_FRAME_REST);
 	tap_ok(sys_sysinfo(&after) == E_OK && after.self == before.self,
 	       "the kernel still serves us");
 	tap_ok(after.frames_free == before.frames_free,

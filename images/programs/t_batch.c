@@ -44,7 +44,7 @@ static void several(void)
 	tap_ok(sys_cap_info(ops[2].result, &ci) == E_OK &&
 		   ci.type == EXO_CAP_FRAME && ci.count == 2,
 	       "the frames the batch allocated are ours");
-	sys_frame_free(ops[2].result);
+	sys_frame_free(ops[2].result, 0, EXO_FRAME_REST);
 }
 
 static void stops_at_failure(void)
@@ -135,7 +135,7 @@ static void bad_vectors(void)
 	before = frames_free();
 	tap_ok(sys_batch(edge, 1) == -E_FAULT && frames_free() == before,
 	       "results that cannot be written: -E_FAULT and nothing done");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 static void kills(void)

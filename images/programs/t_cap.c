@@ -62,8 +62,8 @@ static void bad_slot_numbers(void)
 
 		all = all && sys_cap_info(s, &i) == -E_BADCAP &&
 		      sys_cap_derive(s, 0, 0, 0) == -E_BADCAP &&
-		      sys_cap_grant(s, EXO_SLOT_SELF, 0) == -E_BADCAP &&
-		      sys_cap_grant(EXO_SLOT_INITRD, s, 0) == -E_BADCAP &&
+		      sys_cap_grant(s, EXO_SLOT_SELF, 0, EXO_SLOT_ANY) == -E_BADCAP &&
+		      sys_cap_grant(EXO_SLOT_INITRD, s, 0, EXO_SLOT_ANY) == -E_BADCAP &&
 		      sys_cap_drop(s) == -E_BADCAP;
 	}
 	tap_ok(all, "info, derive, grant (both slots), drop on slots -1, "
@@ -121,11 +121,11 @@ static void derive_frames(void)
 	tap_ok(dd > 0 && info(dd).base == fi.base + 2 * EXO_PAGE_SIZE &&
 		   info(dd).count == 1 && info(dd).rights == EXO_R_READ,
 	       "a derived cap derives further: page 2 read-only");
-	tap_ok(sys_frame_free(d) == -E_PERM && sys_frame_vital(d, 1) == -E_PERM,
+	tap_ok(sys_frame_free(d, 0, EXO_FRAME_REST) == -E_PERM && sys_frame_vital(d, 1) == -E_PERM,
 	       "without FREE or CONTROL: frame_free, frame_vital -E_PERM");
 	sys_cap_drop(dd);
 	sys_cap_drop(d);
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 static void derive_others(void)
@@ -187,44 +187,44 @@ static void grants(void)
 	uint64_t base = info(f).base;
 	struct exo_cap_info gi;
 
-	g = sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_READ | EXO_R_WRITE);
+	g = sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_READ | EXO_R_WRITE, EXO_SLOT_ANY);
 	gi = info(g);
 	tap_ok(g > 0 && gi.type == EXO_CAP_FRAME &&
 		   gi.rights == (EXO_R_READ | EXO_R_WRITE) &&
 		   gi.count == FRAMES && gi.base == info(f).base,
 	       "grant into our own table: the whole range, the rights asked");
-	tap_ok(sys_cap_grant(g, EXO_SLOT_SELF, EXO_R_READ) == -E_PERM,
+	tap_ok(sys_cap_grant(g, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY) == -E_PERM,
 	       "a cap without GRANT cannot be granted: -E_PERM");
-	tap_ok(sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_CALL) == -E_PERM &&
-		   sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_ALL + 1) == -E_INVAL,
+	tap_ok(sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_CALL, EXO_SLOT_ANY) == -E_PERM &&
+		   sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_ALL + 1, EXO_SLOT_ANY) == -E_INVAL,
 	       "grant cannot add rights (-E_PERM) or pass EXO_R_ALL (-E_INVAL)");
-	tap_ok(sys_cap_grant(f, f, EXO_R_READ) == -E_BADCAP &&
-		   sys_cap_grant(f, EXO_SLOT_INITRD, EXO_R_READ) == -E_BADCAP,
+	tap_ok(sys_cap_grant(f, f, EXO_R_READ, EXO_SLOT_ANY) == -E_BADCAP &&
+		   sys_cap_grant(f, EXO_SLOT_INITRD, EXO_R_READ, EXO_SLOT_ANY) == -E_BADCAP,
 	       "grant to a slot holding no ENV cap: -E_BADCAP");
 	weak = sys_cap_derive(EXO_SLOT_SELF, 0, 0, 0);
-	w = weak > 0 ? sys_cap_grant(f, weak, EXO_R_READ) : -1;
+	w = weak > 0 ? sys_cap_grant(f, weak, EXO_R_READ, EXO_SLOT_ANY) : -1;
 	tap_ok(w > 0 && info(w).rights == EXO_R_READ,
 	       "granting needs no right on the ENV cap of the receiver");
 
 	c = sys_env_create(CHILD_QUOTA, 0);
-	tap_ok(c > 0 && sys_cap_grant(f, c, EXO_R_READ) == 1 &&
-		   sys_cap_grant(EXO_SLOT_INITRD, c, EXO_R_READ) == 2,
+	tap_ok(c > 0 && sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_ANY) == 1 &&
+		   sys_cap_grant(EXO_SLOT_INITRD, c, EXO_R_READ, EXO_SLOT_ANY) == 2,
 	       "grants into a child fill its table from slot 1");
 	sys_env_kill(c);
-	tap_ok(sys_cap_grant(f, c, EXO_R_READ) == -E_NOENT,
+	tap_ok(sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_ANY) == -E_NOENT,
 	       "grant to a dead env: -E_NOENT");
 	tap_ok(sys_cap_info(c, &gi) == -E_BADCAP &&
 		   sys_cap_drop(c) == E_OK,
 	       "an ENV cap to a dead env is dead to cap_info, yet droppable");
 
 	/* Everything derived from or granted of freed frames dies. */
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 	tap_ok(sys_cap_info(f, &gi) == -E_BADCAP,
 	       "frame_free empties the slot it was given");
 	tap_ok(sys_cap_info(g, &gi) == -E_BADCAP &&
 		   sys_cap_derive(g, EXO_R_READ, 0, 1) == -E_BADCAP &&
-		   sys_cap_grant(g, EXO_SLOT_SELF, 0) == -E_BADCAP &&
-		   sys_frame_free(g) == -E_BADCAP &&
+		   sys_cap_grant(g, EXO_SLOT_SELF, 0, EXO_SLOT_ANY) == -E_BADCAP &&
+		   sys_frame_free(g, 0, EXO_FRAME_REST) == -E_BADCAP &&
 		   sys_frame_vital(g, 1) == -E_BADCAP,
 	       "a granted copy of freed frames is dead: -E_BADCAP everywhere");
 	/* The same frames, allocated again by name: still dead. */
@@ -234,7 +234,7 @@ static void grants(void)
 	tap_ok(sys_cap_drop(g) == E_OK && sys_cap_drop(g) == -E_BADCAP,
 	       "drop a dead cap, then the slot is empty");
 	tap_ok(f > 0 && info(f).base == base, "named allocation: same base");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 	sys_cap_drop(weak);
 	sys_cap_drop(w);
 }
@@ -254,7 +254,7 @@ static void full_table(void)
 	sys_sysinfo(&before);
 	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, 1) == -E_NOMEM &&
 		   sys_pct_create(0) == -E_NOMEM &&
-		   sys_cap_grant(EXO_SLOT_SELF, EXO_SLOT_SELF, 0) == -E_NOMEM &&
+		   sys_cap_grant(EXO_SLOT_SELF, EXO_SLOT_SELF, 0, EXO_SLOT_ANY) == -E_NOMEM &&
 		   sys_env_create(CHILD_QUOTA, 0) == -E_NOMEM,
 	       "a full table refuses frame_alloc, pct_create, grant, "
 	       "env_create");

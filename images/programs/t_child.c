@@ -13,24 +13,33 @@
 
 static long parent_env = -1, extra = -1;
 
-/* The order, or -1; also finds the parent's ENV cap and the extra one. */
+/*
+ * The order, or -1; also finds the parent's ENV cap and the extra one.
+ * t_child() grants them in that order, each into our lowest free slot,
+ * so they follow the fixed slots (self, initrd, slices, image) in turn.
+ */
 static int64_t find_order(void)
 {
-	for (long slot = EXO_SLOT_INITRD; slot < ORDER_SLOTS_SCANNED; slot++) {
-		struct exo_cap_info order, next;
+	int64_t order = -1;
 
-		if (sys_cap_info(slot, &order) != E_OK ||
-		    order.type != EXO_CAP_PCT ||
-		    order.object != libos_uenv->parent)
+	for (long slot = EXO_SLOT_INITRD; slot < ORDER_SLOTS_SCANNED; slot++) {
+		struct exo_cap_info ci;
+
+		if (sys_cap_info(slot, &ci) != E_OK)
 			continue;
-		if (sys_cap_info(slot + 1, &next) == E_OK &&
-		    next.type == EXO_CAP_ENV)
-			parent_env = slot + 1;
-		if (sys_cap_info(slot + 2, &next) == E_OK)
-			extra = slot + 2;
-		return (int64_t)order.base;
+		if (order < 0 && ci.type == EXO_CAP_PCT &&
+		    ci.object == libos_uenv->parent) {
+			order = (int64_t)ci.base;
+		} else if (order >= 0 && parent_env < 0 &&
+			   ci.type == EXO_CAP_ENV &&
+			   ci.object == libos_uenv->parent) {
+			parent_env = slot;
+		} else if (parent_env >= 0) {
+			extra = slot;
+			break;
+		}
 	}
-	return -1;
+	return order;
 }
 
 static _Noreturn void spin(void)
@@ -117,7 +126,7 @@ static int serve_forever(uint64_t badge)
 
 	if (parent_env < 0 || libos_pct_serve(serve) != E_OK ||
 	    (pct = sys_pct_create(badge)) < 0 ||
-	    sys_cap_grant(pct, parent_env, EXO_R_CALL | EXO_R_GRANT) < 0)
+	    sys_cap_grant(pct, parent_env, EXO_R_CALL | EXO_R_GRANT, EXO_SLOT_ANY) < 0)
 		return CHILD_EXIT_UNEXPECTED;
 	spin();
 }
@@ -132,7 +141,7 @@ static void on_revoke(struct exo_upcall_frame *frame)
 	for (unsigned i = 0; cooperate && i < T_REVOKE_FRAMES &&
 			     libos_uenv->revoke.frames_over > 0;
 	     i++)
-		if (held[i] >= 0 && sys_frame_free(held[i]) == E_OK)
+		if (held[i] >= 0 && sys_frame_free(held[i], 0, EXO_FRAME_REST) == E_OK)
 			held[i] = -1;
 }
 

@@ -99,7 +99,7 @@ static void raw_child(void)
 	       "start, kill, set_regs, pte_set on a dead env: -E_NOENT");
 	sys_cap_drop(weak);
 	sys_cap_drop(c);
-	sys_frame_free(frames);
+	sys_frame_free(frames, 0, EXO_FRAME_REST);
 	tap_ok(frames_free() == before,
 	       "every frame of a dead child is free again");
 }
@@ -120,7 +120,7 @@ static void kill_child(void)
 		   st.exit_code == EXO_ENV_KILLED,
 	       "env_kill: DEAD with EXO_ENV_KILLED");
 	sys_cap_drop(c);
-	sys_frame_free(frames);
+	sys_frame_free(frames, 0, EXO_FRAME_REST);
 }
 
 static void quota_tree(void)

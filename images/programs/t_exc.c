@@ -231,7 +231,7 @@ static void page_faults(void)
 	}
 	tap_ok(ok, "#PF: reading or writing the kernel image or direct map "
 		   "faults (user), cr2 the address");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 static void alignment_check(void)

@@ -64,7 +64,7 @@ static void alloc_calls(void)
 	       "frame_alloc of 0 or more than EXO_FRAME_ALLOC_MAX: -E_INVAL");
 	f = sys_frame_alloc(EXO_FRAME_ANY, 1);
 	pa = info(f).base;
-	tap_ok(f > 0 && sys_frame_free(f) == E_OK &&
+	tap_ok(f > 0 && sys_frame_free(f, 0, EXO_FRAME_REST) == E_OK &&
 		   (f = sys_frame_alloc(pa, 1)) > 0 && info(f).base == pa,
 	       "a named frame: the one just freed, by its address");
 	tap_ok(sys_frame_alloc(pa, 1) == -E_BUSY,
@@ -79,13 +79,13 @@ static void alloc_calls(void)
 	/* Dirty the frame, free it, take it again: zeroed. */
 	libos_map(EXO_SLOT_SELF, T_VA(1), f, 0, 1, RW);
 	*(volatile uint64_t *)T_VA(1) = PATTERN;
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 	f = sys_frame_alloc(pa, 1);
 	libos_map(EXO_SLOT_SELF, T_VA(1), f, 0, 1, EXO_MAP_READ);
 	for (uint64_t off = 0; off < EXO_PAGE_SIZE; off += sizeof(uint64_t))
 		zero = zero && *(volatile uint64_t *)(T_VA(1) + off) == 0;
 	tap_ok(zero, "a frame is zero when it is allocated again");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 
 	m = sys_frame_alloc(EXO_FRAME_ANY, MULTI);
 	tap_ok(m > 0 && info(m).count == MULTI &&
@@ -97,7 +97,7 @@ static void alloc_calls(void)
 	tap_ok(v, "they are physically contiguous (UVPT)");
 	g = sys_frame_alloc(info(m).base + EXO_PAGE_SIZE, 2);
 	tap_ok(g == -E_BUSY, "naming a run that overlaps them: -E_BUSY");
-	sys_frame_free(m);
+	sys_frame_free(m, 0, EXO_FRAME_REST);
 
 	f = t_child(CHILD_ALLOC_ALL, 0, ALLOC_QUOTA, 0, 0, -1, 0);
 	tap_ok(f > 0 && t_wait(f) == 0,
@@ -121,7 +121,7 @@ static void free_unmaps(void)
 	c = sys_env_create(TABLE_QUOTA, 0);
 	tap_ok(c > 0 && map1(c, VA_LOW_TABLE, f, 0, RW) == E_OK,
 	       "and mapped into a child too");
-	tap_ok(sys_frame_free(f) == E_OK && pte(T_VA(3)) == 0 &&
+	tap_ok(sys_frame_free(f, 0, EXO_FRAME_REST) == E_OK && pte(T_VA(3)) == 0 &&
 		   pte(T_VA(4)) == 0,
 	       "frame_free removes both our mappings");
 	t_fault.count = 0;
@@ -148,7 +148,7 @@ static void vital(void)
 		   sys_frame_vital(EXO_SLOT_SELF, 1) == -E_BADCAP &&
 		   sys_frame_vital(-1, 1) == -E_BADCAP,
 	       "frame_vital on a non-FRAME slot: -E_BADCAP");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 static void map_unmap_remap(void)
@@ -184,8 +184,8 @@ static void map_unmap_remap(void)
 	tap_ok(map1(EXO_SLOT_SELF, va, f2, 0, RW) == E_OK && t_load(va, &v) &&
 		   v == 0 && (pte(va) & EXO_PTE_ADDR) == info(f2).base,
 	       "remap to another frame replaces the mapping");
-	sys_frame_free(f2);
-	sys_frame_free(f);
+	sys_frame_free(f2, 0, EXO_FRAME_REST);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 static void exec_perm(void)
@@ -221,7 +221,7 @@ static void exec_perm(void)
 	tap_ok(map1(EXO_SLOT_SELF, code, d, 0, EXO_MAP_WRITE) == -E_PERM,
 	       "every mapping needs READ: -E_PERM without");
 	sys_cap_drop(d);
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 static void bad_ops(void)
@@ -299,7 +299,7 @@ static void bad_ops(void)
 			   -E_FAULT &&
 		   pte(T_VA(9) + T_PAGE) == 0 && !t_load(T_VA(9) + T_PAGE, &v),
 	       "ops whose results cannot be written: -E_FAULT, nothing mapped");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 /* Page tables are charged to the env whose space they build. */
@@ -330,7 +330,7 @@ static void table_charges(void)
 	       "while one under an existing table still works");
 	sys_env_kill(c);
 	sys_cap_drop(c);
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 /* An env may hold only so many mappings per frame of its quota. */
@@ -349,7 +349,7 @@ static void rmap_allowance(void)
 	tap_ok(sys_env_set_quota(c, 2 * RMAP_QUOTA, 0) == E_OK &&
 		   map1(c, VA_LOW_TABLE + n * T_PAGE, f, 0, EXO_MAP_READ) == E_OK,
 	       "a bigger quota allows more");
-	tap_ok(sys_frame_free(f) == E_OK, "frame_free unmaps all of them");
+	tap_ok(sys_frame_free(f, 0, EXO_FRAME_REST) == E_OK, "frame_free unmaps all of them");
 	sys_env_kill(c);
 	sys_cap_drop(c);
 }
@@ -388,7 +388,7 @@ static void uvpt(void)
 	       "the kernel half's tables are hidden from the UVPT view");
 	tap_ok(!t_load((uint64_t)EXO_UVPT_ENTRY(1ull << 45, 1), &v),
 	       "the UVPT view of a subtree with no tables faults");
-	sys_frame_free(f);
+	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 int main(void)

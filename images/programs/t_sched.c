@@ -203,8 +203,8 @@ static void donation(void)
 	sys_env_kill(c);
 	sys_cap_drop(c);
 	sys_cap_drop(s);
-	sys_frame_free(code);
-	sys_frame_free(page);
+	sys_frame_free(code, 0, EXO_FRAME_REST);
+	sys_frame_free(page, 0, EXO_FRAME_REST);
 }
 
 /* ---- Prologue and epilogue upcalls ---------------------------------------- */

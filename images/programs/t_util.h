@@ -146,13 +146,13 @@ static inline long t_child(unsigned mode, uint64_t arg, uint64_t quota,
 	if (c < 0)
 		return c;
 	order = sys_pct_create(T_ORDER(mode, arg));
-	err = order < 0 ? order : sys_cap_grant(order, c, EXO_R_CALL);
+	err = order < 0 ? order : sys_cap_grant(order, c, EXO_R_CALL, EXO_SLOT_ANY);
 	if (order >= 0)
 		sys_cap_drop(order);
 	if (err >= 0)
-		err = sys_cap_grant(EXO_SLOT_SELF, c, parent_rights);
+		err = sys_cap_grant(EXO_SLOT_SELF, c, parent_rights, EXO_SLOT_ANY);
 	if (err >= 0 && extra >= 0)
-		err = sys_cap_grant(extra, c, extra_rights);
+		err = sys_cap_grant(extra, c, extra_rights, EXO_SLOT_ANY);
 	if (err >= 0)
 		err = sys_env_start(c);
 	if (err < 0) {
@@ -201,7 +201,7 @@ static inline void t_warm(uint64_t va)
 	long f = libos_map_new(va, 1, EXO_MAP_READ);
 
 	if (f >= 0)
-		sys_frame_free(f);
+		sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
 /* ---- Faults provoked on purpose --------------------------------------------
@@ -343,7 +343,7 @@ static inline long t_raw_child(const uint8_t *code, size_t len, uint64_t quota,
 		err = sys_env_set_regs(c, &regs);
 	if (err != E_OK) {
 		sys_env_kill(c);
-		sys_frame_free(f);
+		sys_frame_free(f, 0, EXO_FRAME_REST);
 		return err;
 	}
 	*frames = f;

@@ -42,10 +42,10 @@
 #define SYS_SYSINFO 3	   /* (struct exo_sysinfo *out) -> 0 */
 #define SYS_CAP_INFO 4	   /* (slot, struct exo_cap_info *out) -> 0 */
 #define SYS_CAP_DERIVE 5   /* (slot, rights, offset, count) -> new slot */
-#define SYS_CAP_GRANT 6	   /* (slot, env, rights) -> slot in env's table */
+#define SYS_CAP_GRANT 6	   /* (slot, env, rights, want) -> slot in env's */
 #define SYS_CAP_DROP 7	   /* (slot) -> 0 */
 #define SYS_FRAME_ALLOC 8  /* (paddr or EXO_FRAME_ANY, count) -> slot */
-#define SYS_FRAME_FREE 9   /* (slot) -> 0; unmaps every mapping first */
+#define SYS_FRAME_FREE 9   /* (slot, first, count) -> 0 */
 #define SYS_FRAME_VITAL 10 /* (slot, vital 0/1) -> 0 */
 #define SYS_PTE_SET 11	   /* (env, struct exo_pte_op *ops, n) -> ops done */
 #define SYS_ENV_CREATE 12  /* (frame quota, slot quota) -> env slot */
@@ -62,6 +62,18 @@
 #define SYS_PCT_SEND 23	   /* (slot, w0, w1, w2, w3) -> 0, no reply */
 #define SYS_PCT_RETURN 24  /* (w0, w1, w2, w3) -> no return */
 #define SYS_NCALLS 25
+
+/*
+ * SYS_CAP_GRANT puts the copy in slot `want` of the target's table (E_INVAL
+ * if that slot is taken), or in its lowest free slot for EXO_SLOT_ANY.
+ *
+ * SYS_FRAME_FREE frees pages [first, first + count) of a FRAME capability
+ * (count EXO_FRAME_REST: through the end of its range), unmapping each
+ * everywhere first; pages already freed are skipped.  A capability whose
+ * pages are all freed is dropped from its slot.  Its other pages, and
+ * capabilities derived from it, keep working: liveness is per page.
+ */
+#define EXO_FRAME_REST 0
 
 /* Calls that switch envs; SYS_BATCH refuses them with E_INVAL. */
 #define SYS_IN_BATCH_OK(nr)                                                    \
@@ -122,6 +134,7 @@ struct exo_syscall {
 #define EXO_SLOT_SELF 0	  /* every env: an ENV capability to itself */
 #define EXO_SLOT_INITRD 1 /* boot envs: the initrd, read-only */
 #define EXO_SLOT_BOOT_SLICES 2 /* boot envs: their time slices */
+#define EXO_SLOT_IMAGE 3 /* boot envs: the frames of their image and stack */
 #define EXO_SLOT_ANY (-1) /* where a call takes a wanted slot: any free */
 
 #define EXO_CAP_NONE 0
@@ -225,10 +238,14 @@ struct exo_sysinfo {
  * The kernel enters an env at uenv.entry[kind] on its upcall stack with
  * %rdi pointing at a struct exo_upcall_frame that holds the interrupted
  * context, and %rsp 8 bytes below the frame (as after a call).  The env
- * resumes that context itself.  An upcall is delivered only when the env
- * is not already on its upcall stack; the kernel kills an env that faults
- * there, or whose upcall stack is not mapped writable.
+ * resumes that context itself.  Upcalls other than exceptions are
+ * delivered only when the env is not already on its upcall stack.  An
+ * exception taken on the upcall stack nests: its frame goes
+ * EXO_UPCALL_NEST_GAP bytes below the interrupted %rsp (room for the
+ * library OS to resume that context), and the kernel kills the env when
+ * the stack has no room left, or is not mapped writable.
  */
+#define EXO_UPCALL_NEST_GAP 256
 #define EXO_UPCALL_EXCEPTION 0	 /* a fault in ring 3 */
 #define EXO_UPCALL_PROLOGUE 1	 /* its slice starts */
 #define EXO_UPCALL_EPILOGUE 2	 /* its slice ended: save state and yield */
@@ -255,6 +272,14 @@ struct exo_upcall_frame {
 
 #define EXO_REPOSS_MAX 128 /* frames listed per repossession */
 
+/*
+ * uenv.flags.  EXO_UENV_SLICE_EACH: end every slice with an epilogue (and
+ * start the next with a prologue) even when the next slot is the env's
+ * own, instead of running contiguous slots as one long slice; a library
+ * OS that schedules threads asks for it to get a tick per slice.
+ */
+#define EXO_UENV_SLICE_EACH 0x1ull
+
 /* The uenv page, mapped read-write at EXO_UENV in every env. */
 struct exo_uenv {
 	/* Set by the env; the kernel reads (and checks) them at each use. */
@@ -262,6 +287,7 @@ struct exo_uenv {
 	uint64_t upcall_stack_base;	   /* lowest byte */
 	uint64_t upcall_stack_size;
 	uint64_t pct_stack; /* %rsp for PCT entries */
+	uint64_t flags;	    /* EXO_UENV_* */
 
 	/* Written by the kernel. */
 	exo_envid_t id, parent;

@@ -112,11 +112,11 @@ expect_before "$work/all" "(good) exited 0" "exo: env $(boot_id adv_spin_epilogu
 pair adv_nohandler 5
 killed adv_nohandler "exception 14 error 0x6 at rip $hex \\(addr 0x0000000000000000\\) and no handler\$"
 
-# A fault inside its own fault handler.
+# A fault inside its own fault handler: nested until the stack is full.
 pair adv_handlerfault 5
 expect "$work/all" "# adv_handlerfault: handler entered (1) for trap 14 addr 0x8; now faulting in it"
-killed adv_handlerfault "exception 14 at rip $hex \\(addr 0x0000000000000000\\) inside its upcall handler\$"
-expect_no "$work/all" "handler entered (2)"
+expect "$work/all" "# adv_handlerfault: handler entered (2) for trap 14 addr 0x0; now faulting in it"
+killed adv_handlerfault "exception 14 error 0x6 at rip $hex \\(addr 0x0000000000000000\\) and its upcall stack overflowed\$"
 expect_no "$work/all" "the handler survived"
 
 # Its upcall stack on its own read-only code.
