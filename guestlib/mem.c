@@ -1,57 +1,21 @@
 /*
  * mem.c: mapping frames into an env with SYS_PTE_SET (libos_map), and
  * fresh memory into this env: frames from SYS_FRAME_ALLOC, mapped with
- * SYS_PTE_SET.  Used for the runtime's own stacks and by the loader.
+ * SYS_PTE_SET.  Used for the runtime's own stacks and by the loader;
+ * and batches of SYS_PTE_SET ops, for the VM layer and fork.
  */
-#include "libos.h"
-
-/* PTE operations sent per SYS_PTE_SET: a bounded array on the stack. */
-#define MAP_OPS_PER_CALL 16
-
-/*
- * Map pages [first, first + n) of the frames in slot at consecutive pages
- * from va in env_slot's space.  Returns 0 or the first failure's E_* code.
- */
-static long map_chunk(long env_slot, uint64_t va, long slot, unsigned first,
-		      unsigned n, unsigned perm)
-{
-	struct exo_pte_op ops[MAP_OPS_PER_CALL];
-	long done;
-
-	for (unsigned i = 0; i < n; i++) {
-		ops[i] = (struct exo_pte_op){
-			.va = va + (uint64_t)i * EXO_PAGE_SIZE,
-			.slot = (uint32_t)slot,
-			.index = first + i,
-			.perm = perm,
-			.result = -E_INVAL, /* until the kernel says otherwise */
-		};
-	}
-	done = sys_pte_set(env_slot, ops, n);
-	if (done < 0)
-		return done;
-	for (unsigned i = 0; i < n; i++) {
-		if (ops[i].result < 0)
-			return ops[i].result;
-	}
-	return (unsigned long)done == n ? E_OK : -E_INVAL;
-}
+#include "runtime.h"
 
 long libos_map(long env_slot, uint64_t va, long slot, unsigned first,
 	       unsigned pages, unsigned perm)
 {
-	long err = E_OK;
+	struct pte_batch b = {.env = env_slot};
 
-	for (unsigned done = 0; done < pages && err == E_OK;
-	     done += MAP_OPS_PER_CALL) {
-		unsigned n = pages - done < MAP_OPS_PER_CALL
-				     ? pages - done
-				     : MAP_OPS_PER_CALL;
-
-		err = map_chunk(env_slot, va + (uint64_t)done * EXO_PAGE_SIZE,
-				slot, first + done, n, perm);
-	}
-	return err;
+	for (unsigned i = 0; i < pages; i++)
+		pte_batch_add(&b, va + (uint64_t)i * EXO_PAGE_SIZE, slot,
+			      first + i, perm);
+	pte_batch_flush(&b);
+	return b.err;
 }
 
 long libos_map_new(uint64_t va, unsigned pages, unsigned perm)
@@ -71,4 +35,29 @@ long libos_map_new(uint64_t va, unsigned pages, unsigned perm)
 		return err;
 	}
 	return slot;
+}
+
+void pte_batch_flush(struct pte_batch *b)
+{
+	long done;
+
+	if (!b->n || b->err)
+		return;
+	done = sys_pte_set(b->env, b->op, b->n);
+	if (done < 0)
+		b->err = done;
+	else if ((unsigned long)done < b->n)
+		b->err = b->op[done].result;
+	b->n = 0;
+}
+
+void pte_batch_add(struct pte_batch *b, uint64_t va, long slot, unsigned index,
+		   unsigned perm)
+{
+	if (b->err)
+		return;
+	b->op[b->n++] = (struct exo_pte_op){va, (uint32_t)slot, index, perm,
+					     -E_INVAL};
+	if (b->n == PTE_BATCH_OPS)
+		pte_batch_flush(b);
 }

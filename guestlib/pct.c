@@ -60,3 +60,10 @@ _Noreturn void libos_pct_dispatch(uint64_t badge, uint64_t caller, uint64_t w0,
 		fn(badge, (exo_envid_t)caller, in, out);
 	sys_pct_return(out);
 }
+
+void libos_pct_fork_child(void)
+{
+	/* The PCT stack was the parent's alone: a child maps its own. */
+	server = NULL;
+	pct_stack_ready = false;
+}

@@ -7,6 +7,84 @@
 
 #include "libos.h"
 
+/*
+ * The runtime's own state that must be a process's own from its first
+ * instruction after a fork: it lives on pages of its own (user.ld), which
+ * fork copies into the child at once instead of sharing them
+ * copy-on-write.  The page-fault path of the VM layer writes nothing but
+ * this state and the upcall stack, so it never faults on itself.
+ */
+#define LIBOS_PRIVATE __attribute__((section(".libos.private")))
+extern char __libos_private_start[], __libos_private_end[];
+extern char __libos_image_end[];
+
+/* ---- mem.c: SYS_PTE_SET ops for one env, sent in batches --------------- */
+#define PTE_BATCH_OPS 64
+
+struct pte_batch {
+	long env; /* the env slot the ops apply to */
+	struct exo_pte_op op[PTE_BATCH_OPS];
+	unsigned n;
+	long err; /* the first failure; later ops are dropped */
+};
+
+/* Queue an op (sending the batch when full); flush sends what is left. */
+void pte_batch_add(struct pte_batch *b, uint64_t va, long slot, unsigned index,
+		   unsigned perm);
+void pte_batch_flush(struct pte_batch *b);
+
+/* vm.c: internal region flags beside libos_vm.h's VM_SHARED, VM_VITAL. */
+#define VM_PRIVATE_PAGES 0x80u /* the LIBOS_PRIVATE pages: fork copies them */
+
+/* ---- frames.c: the frames the VM layer maps -------------------------------
+ * Chunks are FRAME (or INITRD) capabilities the process holds: its own
+ * (allocated here or its image), or borrowed (granted by the parent it was
+ * forked from; never ours to free).  A page of an own chunk is free (ours,
+ * unused), used (mapped here), lent (unmapped here but maybe still mapped
+ * by a forked child: kept until those children are gone) or gone (given
+ * back to the kernel).
+ */
+#define VM_CHUNK_MIN 16	 /* frames in the first chunk; each next doubles */
+#define VM_CHUNKS_MAX 64 /* chunks a process holds at once */
+#define VM_CHILDREN_MAX 64 /* forked children tracked at once (a mask) */
+
+enum vm_pool { VM_POOL_PRIVATE, VM_POOL_SHARED, VM_POOL_VITAL, VM_NPOOLS };
+
+struct vm_page_ref {
+	int chunk;
+	unsigned index;
+};
+
+long vmf_init(void);
+/* A page for pool; *fresh says whether the kernel zeroed it just now. */
+long vmf_alloc(enum vm_pool pool, struct vm_page_ref *out, uint64_t *pa,
+	       bool *fresh);
+/* The page is no longer mapped here. */
+void vmf_put(struct vm_page_ref ref);
+bool vmf_lookup(uint64_t pa, struct vm_page_ref *out);
+long vmf_slot(struct vm_page_ref ref);
+/* Whether a page of ref's chunk may be mapped by another process too. */
+bool vmf_maybe_shared(struct vm_page_ref ref);
+/* Give fully free own chunks back to the kernel. */
+void vmf_trim(void);
+/* fork: the child `bit` may map pages of ref's chunk from now on. */
+void vmf_share(struct vm_page_ref ref, unsigned bit);
+/* fork: the child `bit` is gone; what only it held becomes free. */
+void vmf_child_gone(unsigned bit);
+/* fork: give every chunk to the child (env slot) and note where it went. */
+long vmf_grant_all(long child);
+/* fork: where vmf_grant_all put ref's chunk in the child. */
+long vmf_child_slot(struct vm_page_ref ref);
+/* fork, in the child: the chunks as it holds them (all borrowed). */
+void vmf_fork_child(void);
+unsigned vmf_chunks_held(void);
+
+/* vm.c: call fn for every mapped page of every region (fork.c). */
+typedef void (*vm_page_fn)(void *arg, uint64_t va, uint64_t pte, unsigned prot,
+			   unsigned flags, struct vm_page_ref ref);
+void vm_each_page(vm_page_fn fn, void *arg);
+uint64_t vmf_frames_held(void);
+
 /* upcall.S: where uenv.entry[] points; the kernel jumps here. */
 void libos_upcall_entry(void);
 void libos_pct_entry(void);
@@ -17,5 +95,32 @@ void libos_upcall_dispatch(struct exo_upcall_frame *frame);
 /* pct.c: runs the PCT server, then SYS_PCT_RETURN with its reply. */
 _Noreturn void libos_pct_dispatch(uint64_t badge, uint64_t caller, uint64_t w0,
 				  uint64_t w1, uint64_t w2, uint64_t w3);
+
+/* ---- proc.c: this process's children ----------------------------------- */
+enum proc_kind { PROC_FREE, PROC_FORKED, PROC_SPAWNED };
+
+struct proc_entry {
+	long env_slot;
+	enum proc_kind kind;
+	unsigned bit;	   /* its index: the chunks' share-mask bit */
+	long private_slot; /* forked: its private pages and upcall stack */
+	long slices_slot;  /* forked: our copy of its slices, or < 0 */
+};
+
+/* A new entry for the child in env_slot, or NULL if the table is full. */
+struct proc_entry *proc_add(long env_slot, enum proc_kind kind);
+/* Kill the child if it lives, free what it had of ours, drop the entry
+ * and its ENV capability. */
+void proc_forget(struct proc_entry *p);
+
+/* ---- In a forked child: forget what was only the parent's --------------- */
+void proc_fork_child(void);
+void libos_spawn_fork_child(void);
+void libos_pct_fork_child(void);
+void libos_thread_fork_child(void);
+
+/* spawn.c: raise child's slot quota and give it n of the time slices
+ * (freeing some of ours if needed); returns our copy's slot or -E_*. */
+long libos_give_slices(long child, uint64_t frame_quota, unsigned n);
 
 #endif /* LIBOS_RUNTIME_H */

@@ -11,7 +11,7 @@
  * through the scratch window LIBOS_SPAWN_WINDOW and then mapped into the
  * child with the permissions the ELF flags ask for.
  */
-#include "libos.h"
+#include "runtime.h"
 
 /* cpio "newc": a 110-byte header of "070701" and 13 eight-digit hex fields. */
 #define CPIO_MAGIC "070701"
@@ -374,7 +374,7 @@ static long give_back_slices(unsigned n)
  * Raise the child's slot quota to n and give it n slices; the child gets
  * a copy of the TIMESLOTS capability.  Returns the caller's copy or -E_*.
  */
-static long give_slices(long child, uint64_t frame_quota, unsigned n)
+long libos_give_slices(long child, uint64_t frame_quota, unsigned n)
 {
 	long err = sys_env_set_quota(child, frame_quota, n), slices;
 
@@ -421,7 +421,7 @@ static long make_child(const struct image *img, uint64_t frame_quota,
 	    (err = sys_cap_grant(EXO_SLOT_INITRD, c->env_slot, rd.rights,
 				 EXO_SLOT_INITRD)) < 0)
 		return err;
-	if (slots && (c->slices_slot = give_slices(c->env_slot, frame_quota,
+	if (slots && (c->slices_slot = libos_give_slices(c->env_slot, frame_quota,
 						   slots)) < 0)
 		return c->slices_slot;
 	if ((c->frames_slot = load_image(c->env_slot, img)) < 0)
@@ -491,4 +491,12 @@ long libos_spawn_free(long env_slot)
 		sys_cap_drop(c->slices_slot);
 	*c = (struct child){0};
 	return E_OK;
+}
+
+void libos_spawn_fork_child(void)
+{
+	/* The initrd window and the loaded children were the parent's. */
+	initrd = NULL;
+	initrd_size = 0;
+	memset(children, 0, sizeof(children));
 }

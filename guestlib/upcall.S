@@ -2,7 +2,8 @@
  * upcall.S: the assembly ends of upcalls and protected control transfers:
  * the entry the kernel enters for every upcall kind (libos_upcall_entry),
  * resumption of an interrupted context entirely in user mode
- * (libos_resume), and the PCT entry (libos_pct_entry).
+ * (libos_resume), the PCT entry (libos_pct_entry), and the capture of a
+ * context for fork (libos_fork_capture).
  */
 #include "libos_frame.h"
 
@@ -109,5 +110,36 @@ libos_pct_entry:
 	call libos_pct_dispatch
 	ud2				/* libos_pct_dispatch does not return */
 	.size libos_pct_entry, . - libos_pct_entry
+
+/*
+ * long libos_fork_capture(struct exo_regs *regs): fill regs with a context
+ * that, resumed (libos_resume), returns 0 from this very call, like
+ * setjmp: the callee-saved registers, the caller's %rsp and return
+ * address, rflags.  Returns 1 here.  The caller's stack frame must still
+ * hold what it holds now when the context resumes (fork: the child's
+ * copy-on-write view of it does).
+ */
+#define SAVE(reg, field) movq %reg, LIBOS_REGS_##field(%rdi)
+
+	.globl libos_fork_capture
+	.type libos_fork_capture, @function
+libos_fork_capture:
+	SAVE(rbx, RBX)
+	SAVE(rbp, RBP)
+	SAVE(r12, R12)
+	SAVE(r13, R13)
+	SAVE(r14, R14)
+	SAVE(r15, R15)
+	movq (%rsp), %rax		/* where the call returns to */
+	SAVE(rax, RIP)
+	leaq LIBOS_WORD(%rsp), %rax	/* %rsp after that return */
+	SAVE(rax, RSP)
+	pushfq
+	popq %rax
+	SAVE(rax, RFLAGS)
+	movq $0, LIBOS_REGS_RAX(%rdi)	/* what the resumed call returns */
+	movl $1, %eax
+	ret
+	.size libos_fork_capture, . - libos_fork_capture
 
 	.section .note.GNU-stack, "", @progbits

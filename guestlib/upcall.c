@@ -81,6 +81,11 @@ long libos_set_handler(unsigned kind, libos_upcall_fn fn)
 	return E_OK;
 }
 
+bool libos_has_handler(unsigned kind)
+{
+	return kind < EXO_UPCALL_NKINDS && handlers[kind] != NULL;
+}
+
 /* No handler for this upcall: say what arrived and end the env. */
 static _Noreturn void unhandled(const struct exo_upcall_frame *frame)
 {

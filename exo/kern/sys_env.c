@@ -124,6 +124,7 @@ SYSCALL_HANDLER(sys_env_status)
 	    .parent = t->parent,
 	    .frame_quota = t->frames.limit,
 	    .frames_used = t->frames.used,
+	    .frames_granted = t->frames.granted,
 	    .slot_quota = t->slots.limit,
 	    .slots_used = t->slots.used,
 	};
