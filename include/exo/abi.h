@@ -217,6 +217,7 @@ struct exo_env_status {
 	uint32_t exit_code; /* DEAD: its code, or EXO_ENV_KILLED */
 	exo_envid_t id, parent;
 	uint64_t frame_quota, frames_used; /* used includes page tables */
+	uint64_t frames_granted;	   /* to its children's quotas */
 	uint64_t slot_quota, slots_used;
 };
 
