@@ -5,8 +5,12 @@
 #   the same run by bench/linux_prims (see its top comment for what each
 #   Linux figure times); ratio is Linux / exo, how many times faster exo is.
 #   The exo column comes from exo_results below: "NAME CYCLES" lines named
-#   null_syscall, exc_pagefault, exc_breakpoint, pct_roundtrip and
-#   frame_map_unmap; a figure it does not give shows as n/a.
+#   null_syscall, exc_pagefault, exc_breakpoint, pct_roundtrip,
+#   frame_map_unmap, the Appel-Li set appel_dirty, appel_prot1,
+#   appel_prot100, appel_unprot100, appel_trap, appel_appel1 and
+#   appel_appel2, fork_4m and pipe_roundtrip, each in the unit
+#   bench/linux_vm.c (or linux_prims.c) gives its Linux namesake; a figure
+#   it does not give shows as n/a.
 set -eu
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-bench.XXXXXX")
@@ -93,7 +97,26 @@ row "page fault to user handler (SIGSEGV)" exc_pagefault sigsegv_mprotect ">= 20
 row "breakpoint to user handler (SIGTRAP)" exc_breakpoint sigtrap ">= 20x" 0.05
 row "protected control transfer (pipe) round trip" pct_roundtrip pipe_roundtrip ">= 50x, < 1000 cycles" 0.02 1000
 row "frame alloc+map+touch+unmap (mmap 4 KiB)" frame_map_unmap mmap_touch_munmap ">= 10x" 0.1
+# The library OS's virtual memory, fork and pipe against Linux's: the same
+# name on both sides, the goal 10x (1/10) for each.
+libos_row() { row "$1" "$2" "$2" ">= 10x" 0.1; } # TITLE NAME
+libos_row "Appel-Li dirty: is one page dirty" appel_dirty
+libos_row "Appel-Li prot1: protect 1 page" appel_prot1
+libos_row "Appel-Li prot100: protect 100 pages, 1 call" appel_prot100
+libos_row "Appel-Li unprot100: unprotect 100 pages" appel_unprot100
+libos_row "Appel-Li trap: fault to handler and back" appel_trap
+libos_row "Appel-Li appel1: prot1+trap+unprot, /page" appel_appel1
+libos_row "Appel-Li appel2: protN+trap+unprot, /page" appel_appel2
+libos_row "fork+exit+wait, 4 MiB touched" fork_4m
+libos_row "pipe round trip (library OS pipe)" pipe_roundtrip
 echo "(medians; ratio = Linux / exo; Linux figures are net of $(figure "$work/linux" rdtsc_overhead) cycles of rdtsc overhead;"
 # A pipe round trip within one CPU costs several times less than across
 # two, and the scheduler decides which one was measured: say which.
-echo " $(figure "$work/linux" pipe_same_cpu_percent)% of the pipe round trips had both processes on one CPU)"
+echo " $(figure "$work/linux" pipe_same_cpu_percent)% of the pipe round trips had both processes on one CPU;"
+# Linux answers the dirty query from pagemap's soft-dirty bit, which a
+# kernel built without CONFIG_MEM_SOFT_DIRTY never sets: say which.
+if [ "$(figure "$work/linux" soft_dirty_tracked)" = 1 ]; then
+	echo " Linux's dirty query reads a soft-dirty bit this kernel maintains)"
+else
+	echo " Linux's dirty query walks pagemap, but this kernel keeps no soft-dirty bit)"
+fi

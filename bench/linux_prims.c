@@ -28,20 +28,21 @@
  *                        read the echo on; the round trip costs several
  *                        times more when the two run on different CPUs
  *   mmap_touch_munmap N  mmap 4 KiB anonymous, write one byte, munmap
+ *   soft_dirty_tracked, appel_dirty, appel_prot1, appel_prot100,
+ *   appel_unprot100, appel_trap, appel_appel1, appel_appel2, fork_4m
+ *                        the Appel-Li virtual-memory set and fork of a
+ *                        process holding 4 MiB: see linux_vm.c, which
+ *                        defines each and its unit
  *
  * Every value is the median over many iterations, after a warm-up, of the
  * cycles one iteration takes, read with rdtsc fenced by lfence on both
  * sides; "cycles" are TSC ticks (constant rate), not core clock cycles.
  * bench/exo.sh reads these lines by name.
  */
-#if !defined(__x86_64__)
-#error "linux_prims reads the x86-64 time-stamp counter"
-#endif
+#include "linux_bench.h"
 
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,16 +50,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
-/* Enough samples that the median is steady to a few cycles. */
-#define ITERATIONS 10000
 /* A pipe round trip is two context switches, or two wake-ups across CPUs
  * taking tens of µs: fewer samples keep the run short and are plenty. */
 #define PIPE_ITERATIONS 2000
-/* Untimed iterations first, to fault in code, stacks, page tables and
- * kernel paths so that the samples see the steady state. */
-#define WARMUP 1000
 /* The message of the pipe round trip, one machine word: the parent's
  * sequence number, and the CPU the child ran on when it echoed it, so that
  * the output can say how often both ends shared a CPU. */
@@ -70,86 +65,11 @@ struct message {
 _Static_assert(sizeof(struct message) == MESSAGE_BYTES, "one word");
 #define PERCENT 100
 
-static long page_size;
-
 /* The page the SIGSEGV row faults on, and the handler's count of faults
  * taken, checked against the iterations so no fault goes unnoticed. */
 static char *volatile fault_page;
 static volatile sig_atomic_t faults;
 static volatile sig_atomic_t traps;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "linux_prims: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void fail(const char *what)
-{
-	fprintf(stderr, "linux_prims: %s\n", what);
-	exit(1);
-}
-
-/* lfence before rdtsc keeps earlier instructions from finishing after the
- * read; lfence after keeps later ones from starting before it. */
-static inline uint64_t cycles(void)
-{
-	uint64_t t;
-
-	_mm_lfence();
-	t = __rdtsc();
-	_mm_lfence();
-	return t;
-}
-
-static int compare_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static uint64_t median(uint64_t *samples, size_t n)
-{
-	qsort(samples, n, sizeof(*samples), compare_u64);
-	return samples[n / 2];
-}
-
-static uint64_t *alloc_samples(size_t n)
-{
-	uint64_t *samples = calloc(n, sizeof(*samples));
-
-	if (!samples)
-		die("calloc");
-	return samples;
-}
-
-/* The median cost of the empty timed region, so that each row reports the
- * primitive alone. */
-static uint64_t rdtsc_overhead(void)
-{
-	uint64_t *samples = alloc_samples(ITERATIONS), t0, result;
-
-	for (size_t i = 0; i < WARMUP + ITERATIONS; i++) {
-		t0 = cycles();
-		if (i >= WARMUP)
-			samples[i - WARMUP] = cycles() - t0;
-	}
-	result = median(samples, ITERATIONS);
-	free(samples);
-	return result;
-}
-
-static void report(const char *name, uint64_t *samples, size_t n,
-		   uint64_t overhead)
-{
-	uint64_t m = median(samples, n);
-
-	printf("%s %llu\n", name,
-	       (unsigned long long)(m > overhead ? m - overhead : 0));
-	if (fflush(stdout) == EOF)
-		die("stdout");
-}
 
 static void bench_getppid(uint64_t overhead)
 {
@@ -167,13 +87,6 @@ static void bench_getppid(uint64_t overhead)
 	}
 	report("getppid", samples, ITERATIONS, overhead);
 	free(samples);
-}
-
-static void write_stderr(const char *msg)
-{
-	ssize_t r = write(STDERR_FILENO, msg, strlen(msg));
-
-	(void)r; /* about to _exit anyway; nothing better to do */
 }
 
 static void on_sigsegv(int sig, siginfo_t *info, void *context)
@@ -197,23 +110,6 @@ static void on_sigtrap(int sig, siginfo_t *info, void *context)
 	(void)info;
 	(void)context;
 	traps++;
-}
-
-static void handle(int sig, void (*handler)(int, siginfo_t *, void *))
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = handler;
-	sa.sa_flags = SA_SIGINFO;
-	if (sigemptyset(&sa.sa_mask) < 0 || sigaction(sig, &sa, NULL) < 0)
-		die("sigaction");
-}
-
-static void unhandle(int sig)
-{
-	if (signal(sig, SIG_DFL) == SIG_ERR)
-		die("signal");
 }
 
 static void bench_sigsegv(uint64_t overhead)
@@ -415,6 +311,7 @@ int main(int argc, char **argv)
 	bench_sigtrap(overhead);
 	bench_pipe(overhead);
 	bench_mmap(overhead);
+	bench_vm(overhead);
 	if (fclose(stdout) == EOF)
 		die("stdout");
 	return 0;
