@@ -16,8 +16,13 @@ set -eu
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# The guest programs that print the exo column, run one after the other
+# so that neither is timed while the other runs: bench (the primitives)
+# and bench_vm (the library OS's Appel-Li set and fork_4m).
+guest_programs="bench bench_vm"
+
 # The guest's figures, "NAME CYCLES" lines, for the exo column: the file
-# EXO_RESULTS names if set, else what images/progs/bench prints as
+# EXO_RESULTS names if set, else what each of guest_programs prints as
 # "result NAME CYCLES" when exovmm runs it (nothing without /dev/kvm).
 exo_results() {
 	if [ -n "${EXO_RESULTS:-}" ]; then
@@ -32,19 +37,42 @@ exo_results() {
 		echo "bench: /dev/kvm is not usable; exo figures are n/a" >&2
 		return
 	fi
-	cat >"$work/bench.conf" <<-EOF
+	for program in $guest_programs; do
+		run_guest "$program"
+	done
+}
+
+# Run images/progs/PROGRAM as the only boot env of an instance named
+# bench (its console lines start "[bench] "); print its figures.
+run_guest() { # PROGRAM
+	cat >"$work/$1.conf" <<-EOF
 	[instance bench]
 	image = $EXO_IMAGES/exo.elf
 	initrd = $EXO_IMAGES/progs.cpio
 	memory = 64M
-	cmdline = run=bench
+	cmdline = run=$1
 	EOF
-	"$EXOVMM" "$work/bench.conf" >"$work/guest" 2>&1 || {
-		echo "bench: the guest benchmark failed:" >&2
-		cat "$work/guest" >&2
+	"$EXOVMM" "$work/$1.conf" >"$work/$1.out" 2>&1 || {
+		echo "bench: the guest benchmark $1 failed:" >&2
+		cat "$work/$1.out" >&2
 		exit 1
 	}
-	sed -n 's/^\[bench\] result //p' "$work/guest"
+	if ! exited_ok "$1" "$work/$1.out"; then
+		echo "bench: the guest benchmark $1 did not exit 0:" >&2
+		cat "$work/$1.out" >&2
+		exit 1
+	fi
+	sed -n 's/^\[bench\] result //p' "$work/$1.out"
+}
+
+# Whether PROGRAM, the boot env of the run that printed FILE, exited 0:
+# the kernel's own exit code does not say, its console lines do.  The
+# first "env ID (PROGRAM):" line names the boot env's ID.
+exited_ok() { # PROGRAM FILE
+	awk -v prog="($1)" '$3 == "env" && $5 == prog ":" && !id { id = $4 }
+		id && $3 == "env" && $4 == id && $5 == prog && $6 == "exited" &&
+			$7 == "0" { ok = 1 }
+		END { exit !ok }' "$2"
 }
 
 # Every line of FILE must be "NAME CYCLES" (blank lines aside), so that a

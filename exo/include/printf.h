@@ -1,10 +1,9 @@
 /*
  * printf.h: the kernel's formatted printing (exo/kern/printf.c).
  *
- * Conversions: %d %i %u %x %X %c %s %p %%, with flags '-' and '0', a field
- * width (digits or '*'), a precision for %s (".N" or ".*": at most N
- * characters), and length modifiers l, ll, z.  %p prints
- * "0x" and 16 hex digits.  No floating point: the kernel has no FPU state.
+ * The formats are exo/lib/format.h's: %d %i %u %o %x %X %c %s %p %% with
+ * flags, width, precision and length modifiers as in C.  %p prints "0x"
+ * and 16 hex digits.  No floating point: the kernel has no FPU state.
  */
 #ifndef EXO_PRINTF_H
 #define EXO_PRINTF_H

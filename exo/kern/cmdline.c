@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "cmdline.h"
+#include "number.h"
 #include "printf.h"
 #include "sched.h"
 #include "timer.h"
 
+#define DECIMAL 10
 #define US_PER_MS 1000u
 #define US_PER_S 1000000u
 
@@ -40,14 +42,13 @@ static bool parse_duration(const struct word *w, uint64_t max_us, uint64_t *out)
 		const char *suffix;
 		uint32_t us;
 	} units[] = {{"us", 1}, {"ms", US_PER_MS}, {"s", US_PER_S}};
-	uint64_t n = 0;
-	int i = 0;
+	uint64_t n;
+	bool overflow;
+	/* The word ends at a space or the NUL, where the digits stop too. */
+	const char *digits_end = num_digits(w->value, DECIMAL, &n, &overflow);
+	int i = (int)(digits_end - w->value);
 
-	for (; i < w->value_len && w->value[i] >= '0' && w->value[i] <= '9';
-	     i++)
-		if ((n = n * 10 + (w->value[i] - '0')) > max_us)
-			return false;
-	if (i == 0)
+	if (i == 0 || overflow || n > max_us)
 		return false;
 	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
 		struct word unit = {.value = w->value + i,

@@ -18,11 +18,16 @@
 #include <exo/abi.h>
 
 #include "libos_frame.h"
+#include "libos_vm.h"
+#include "libos_libc.h"
+#include "libos_malloc.h"
+#include "libos_thread.h"
 
 /* ---- Exit codes programs and the runtime use --------------------------- */
 #define LIBOS_EXIT_SUCCESS 0
 #define LIBOS_EXIT_FAILURE 1   /* a test failed (tap_done) */
 #define LIBOS_EXIT_UNHANDLED 2 /* an upcall arrived with no handler for it */
+#define LIBOS_EXIT_FAULT 3     /* a fault no one resolved (libos_vm.h) */
 
 /* ---- The uenv page (exo/abi.h), shared with the kernel ------------------ */
 #define libos_uenv ((volatile struct exo_uenv *)EXO_UENV)
@@ -53,6 +58,10 @@ _Static_assert(LIBOS_PCT_STACK_BASE + LIBOS_PCT_STACK_PAGES * EXO_PAGE_SIZE <=
 #define LIBOS_INITRD_BASE                                                      \
 	(LIBOS_SPAWN_WINDOW + LIBOS_SPAWN_WINDOW_PAGES * EXO_PAGE_SIZE +       \
 	 LIBOS_STACK_GAP)
+
+/* Where the VM layer reads a frame it copies (copy-on-write): one page in
+ * the gap above the PCT stack. */
+#define LIBOS_VM_SCRATCH (LIBOS_SPAWN_WINDOW - EXO_PAGE_SIZE)
 
 _Static_assert(LIBOS_INITRD_BASE < EXO_USER_MAP_LIMIT,
 	       "the initrd window must lie where SYS_PTE_SET can map");
@@ -156,16 +165,33 @@ long libos_spawn_stopped(const char *name, uint64_t frame_quota,
 			 unsigned slots);
 long libos_spawn_free(long env_slot);
 
-/* The C library's own four (string.c); GCC may emit calls to them too. */
-void *memset(void *dst, int c, size_t n);
-void *memcpy(void *restrict dst, const void *restrict src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
+/* ---- Processes (fork.c, proc.c) ------------------------------------------
+ * libos_fork() copies this process into a child env, copy-on-write: the
+ * child sees every region (libos_vm.h) as it was, at the same addresses,
+ * and writes on either side stay on that side; VM_SHARED regions stay
+ * shared.  Only the calling thread goes on in the child.  Returns the
+ * child's ENV slot in the parent, 0 in the child, or a negative E_*.  The
+ * child gets half the frame quota we have room for (libos_fork_quota says
+ * how many instead; at least 64) and a time slice if we can spare one
+ * (else it runs on time we donate while we wait).  A child ends when its
+ * parent does.  At most 64 forked children at once.
+ *
+ * libos_wait(child, &status) waits for the child in that ENV slot (forked
+ * or spawned), or for any forked child (LIBOS_WAIT_ANY), donating our time
+ * to it meanwhile; then frees what it held and drops the slot.  Returns
+ * the slot; *status gets its exit code, EXO_ENV_KILLED if it was killed.
+ * -E_NOENT when there is no such child.
+ */
+#define LIBOS_WAIT_ANY (-1)
+long libos_fork(void);
+long libos_fork_quota(uint64_t frames);
+long libos_wait(long child, int *status);
 
 /* ---- Console output ------------------------------------------------------
- * Formats: %d %i %u %x %X %p %s %c %%, length modifiers l ll z, flags '-'
- * (left-justify) and '0' (zero-pad), a field width (digits or '*') and,
- * for %s only, a precision (".N" or ".*").  No floating point.
+ * Formats are the kernel's (exo/lib/format.h): %d %i %u %o %x %X %p %s %c
+ * %% with flags - 0 + space #, a width and a precision (digits or '*'),
+ * and length modifiers hh h l ll z j t.  %p prints "0x" and 16 hex
+ * digits.  No floating point.
  */
 
 /* Write s to the console; returns the bytes written or a negative E_*. */
@@ -219,6 +245,7 @@ typedef void (*libos_upcall_fn)(struct exo_upcall_frame *frame);
 
 long libos_upcall_init(void);
 long libos_set_handler(unsigned kind, libos_upcall_fn fn);
+bool libos_has_handler(unsigned kind);
 _Noreturn void libos_resume(const struct exo_upcall_frame *frame);
 
 /* ---- PCT server --------------------------------------------------------

@@ -2,7 +2,8 @@
  * t_cap.c: guest tests of the capability calls: SYS_CAP_INFO on every
  * kind of capability a boot env holds, SYS_CAP_DERIVE (sub-ranges and
  * sub-rights only: nothing widens a capability, whatever the numbers),
- * SYS_CAP_GRANT (into our own table and a child's), SYS_CAP_DROP, bad
+ * SYS_CAP_GRANT (into our own table and a child's: the lowest free slot,
+ * or a chosen one if it is free and in range), SYS_CAP_DROP, bad
  * slots (-1, EXO_CAP_SLOTS, huge), dead capabilities once their frames
  * are freed or their env is gone (even when the same frames come back),
  * and a full capability table.  Expects to run as the only boot env.
@@ -12,6 +13,8 @@
 #define FRAMES 4	      /* pages of the test's frame capability */
 #define BADGE 0x5eed0000cafeull /* any 64-bit badge */
 #define CHILD_QUOTA 16
+#define CHOSEN_SLOT 9 /* well above a new child's lowest free slot */
+#define LAST_SLOT (EXO_CAP_SLOTS - 1)
 #define FRAME_RIGHTS                                                           \
 	(EXO_R_READ | EXO_R_WRITE | EXO_R_EXEC | EXO_R_GRANT | EXO_R_FREE |    \
 	 EXO_R_CONTROL)
@@ -181,6 +184,45 @@ static void derive_others(void)
 	sys_cap_drop(d);
 }
 
+/*
+ * Grants into a slot the granter chooses (a library OS that forks puts
+ * each capability where the child's copy of its memory expects it).  c is
+ * a child whose slots 0..filled-1 are taken.
+ */
+static void grant_chosen(long f, long c, long filled)
+{
+	long s;
+	struct exo_cap_info gi;
+
+	tap_ok(sys_cap_grant(f, c, EXO_R_READ, CHOSEN_SLOT) == CHOSEN_SLOT &&
+		   sys_cap_grant(EXO_SLOT_INITRD, c, EXO_R_READ, LAST_SLOT) ==
+		       LAST_SLOT,
+	       "grant into a chosen slot of a child (%d, and the last): "
+	       "exactly there",
+	       CHOSEN_SLOT);
+	tap_ok(sys_cap_grant(f, c, EXO_R_READ, CHOSEN_SLOT) == -E_INVAL &&
+		   sys_cap_grant(f, c, EXO_R_READ, LAST_SLOT) == -E_INVAL &&
+		   sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_SELF) == -E_INVAL &&
+		   sys_cap_grant(f, c, EXO_R_READ, filled - 1) == -E_INVAL,
+	       "into a taken slot (those two, its self, an earlier grant): "
+	       "-E_INVAL");
+	tap_ok(sys_cap_grant(f, c, EXO_R_READ, EXO_CAP_SLOTS) == -E_INVAL &&
+		   sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_ANY - 1) ==
+		       -E_INVAL &&
+		   sys_cap_grant(f, c, EXO_R_READ, (long)1 << 40) == -E_INVAL,
+	       "into a slot out of range (256, -2, 2^40): -E_INVAL");
+	tap_ok(sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_ANY) == filled,
+	       "EXO_SLOT_ANY still takes the lowest free slot (%ld), not one "
+	       "after the chosen",
+	       filled);
+	s = sys_cap_grant(f, EXO_SLOT_SELF, EXO_R_READ, LAST_SLOT);
+	gi = info(LAST_SLOT);
+	tap_ok(s == LAST_SLOT && gi.type == EXO_CAP_FRAME &&
+		   gi.base == info(f).base && gi.rights == EXO_R_READ,
+	       "into a chosen slot of our own table: cap_info finds it there");
+	sys_cap_drop(LAST_SLOT);
+}
+
 static void grants(void)
 {
 	long f = sys_frame_alloc(EXO_FRAME_ANY, FRAMES), g, weak, w, c;
@@ -210,6 +252,7 @@ static void grants(void)
 	tap_ok(c > 0 && sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_ANY) == 1 &&
 		   sys_cap_grant(EXO_SLOT_INITRD, c, EXO_R_READ, EXO_SLOT_ANY) == 2,
 	       "grants into a child fill its table from slot 1");
+	grant_chosen(f, c, 3); /* self and those two */
 	sys_env_kill(c);
 	tap_ok(sys_cap_grant(f, c, EXO_R_READ, EXO_SLOT_ANY) == -E_NOENT,
 	       "grant to a dead env: -E_NOENT");
@@ -269,7 +312,7 @@ static void full_table(void)
 
 int main(void)
 {
-	tap_plan(43);
+	tap_plan(48);
 	boot_caps();
 	bad_slot_numbers();
 	derive_frames();

@@ -5,9 +5,12 @@
  * frame->addr) and #AC (RFLAGS.AC with CR0.AM on), the upcall frame holds
  * the vector, error code, faulting rip and the interrupted registers, and
  * the handler resumes the context in user mode: past the instruction, at
- * it again after fixing the cause, or with registers it changed.  Also
- * the kernel's verdicts: no handler, a fault inside the handler and an
- * unusable upcall stack each kill the env (in a t_child).
+ * it again after fixing the cause, or with registers it changed.  A
+ * fault inside the handler nests: a second upcall, its frame below the
+ * first handler's stack, can fix the cause and let the first handler go
+ * on.  Also the kernel's verdicts: no handler, a handler that faults
+ * forever (nesting until its upcall stack overflows) and an unusable
+ * upcall stack each kill the env (in a t_child).
  */
 #include "t_util.h"
 
@@ -27,6 +30,9 @@
 #define FIXED_QUOTIENT 77 /* what the #DE handler makes the division give */
 #define REG_FROM_HANDLER 0xfeedfacecafef00dull
 #define RW (EXO_MAP_READ | EXO_MAP_WRITE)
+#define NEST_VA T_VA(2) /* unmapped until the nested handler maps it */
+#define NEST_PATTERN 0x5eedf00d12345678ull
+#define NESTED_DEPTH 2 /* the handler, and the one for its own fault */
 
 /* Where the faulting instruction of the current site is. */
 static volatile uint64_t at;
@@ -310,6 +316,79 @@ static void flags_kept(void)
 	       "the frame holds the interrupted RFLAGS (CF, DF set)");
 }
 
+/* What nested_fault saw, at each depth. */
+static struct {
+	volatile unsigned depth, max_depth;
+	volatile uint64_t outer_frame; /* where the first frame was */
+	volatile uint64_t inner_frame, inner_rsp, inner_trapno, inner_addr;
+	volatile long slot; /* the page the nested handler mapped */
+	volatile bool outer_intact;
+} nest;
+
+/*
+ * The handler of a ud2 that stores to NEST_VA, unmapped, itself: that
+ * fault nests, and the nested entry (depth 2) maps the page and returns,
+ * so the outer handler's store is retried and the outer handler goes on
+ * with its frame and locals as they were, and skips the ud2.
+ */
+static void nested_fault(struct exo_upcall_frame *f)
+{
+	unsigned d = ++nest.depth;
+
+	if (d > nest.max_depth)
+		nest.max_depth = d;
+	if (d > 1) {
+		nest.inner_frame = (uint64_t)(uintptr_t)f;
+		nest.inner_rsp = f->regs.rsp;
+		nest.inner_trapno = f->trapno;
+		nest.inner_addr = f->addr;
+		nest.slot = libos_map_new(f->addr & ~(T_PAGE - 1), 1, RW);
+	} else {
+		struct exo_upcall_frame saved = *f; /* a local on our stack */
+
+		nest.outer_frame = (uint64_t)(uintptr_t)f;
+		*(volatile uint64_t *)NEST_VA = NEST_PATTERN;
+		/* The nested upcall ran here: really read *f and saved again. */
+		__asm__ volatile("" : : : "memory");
+		nest.outer_intact = !memcmp(&saved, f, sizeof(saved)) &&
+				    f->trapno == VEC_UD && f->regs.rip == at;
+		f->regs.rip = t_fault.resume;
+	}
+	nest.depth--;
+}
+
+static void nested(void)
+{
+	uint64_t base = libos_uenv->upcall_stack_base;
+	uint64_t size = libos_uenv->upcall_stack_size, v = 0;
+
+	libos_set_handler(EXO_UPCALL_EXCEPTION, nested_fault);
+	__asm__ volatile(SITE_LABELS "1:\tud2\n"
+				     "2:"
+			 : [at] "=m"(at), [after] "=m"(t_fault.resume)
+			 :
+			 : "r11", "memory");
+	libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_fault);
+	tap_ok(nest.max_depth == NESTED_DEPTH && nest.depth == 0 &&
+		   nest.inner_trapno == T_VEC_PF && nest.inner_addr == NEST_VA,
+	       "a fault in the exception handler nests: depth %u, #PF at the "
+	       "page it touched",
+	       nest.max_depth);
+	tap_ok(nest.inner_rsp >= base && nest.inner_rsp - base < size &&
+		   nest.inner_rsp < nest.outer_frame &&
+		   nest.inner_frame + sizeof(struct exo_upcall_frame) <=
+		       nest.inner_rsp - EXO_UPCALL_NEST_GAP,
+	       "the nested frame: its rsp on the upcall stack below the first "
+	       "frame, itself EXO_UPCALL_NEST_GAP bytes below that");
+	tap_ok(nest.slot > 0 && nest.outer_intact,
+	       "the nested handler maps the page and returns: the outer "
+	       "handler's store is retried, its frame and locals intact");
+	tap_ok(t_load(NEST_VA, &v) && v == NEST_PATTERN,
+	       "and the outer handler completes: resumed past the ud2, its "
+	       "store in place");
+	sys_frame_free(nest.slot, 0, EXO_FRAME_REST);
+}
+
 static void verdicts(void)
 {
 	static const struct {
@@ -317,7 +396,8 @@ static void verdicts(void)
 		const char *what;
 	} cases[] = {
 	    {CHILD_FAULT, "a fault with no handler"},
-	    {CHILD_FAULT_IN_HANDLER, "a fault inside its exception handler"},
+	    {CHILD_FAULT_IN_HANDLER,
+	     "a handler that faults forever (its upcall stack overflows)"},
 	    {CHILD_UPCALL_NO_STACK, "a fault with no usable upcall stack"},
 	};
 
@@ -333,7 +413,7 @@ static void verdicts(void)
 
 int main(void)
 {
-	tap_plan(20);
+	tap_plan(24);
 	libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_fault);
 	divide_error();
 	divide_fixed();
@@ -347,6 +427,7 @@ int main(void)
 	alignment_check();
 	alignment_retry();
 	flags_kept();
+	nested();
 	verdicts();
 	return tap_done();
 }

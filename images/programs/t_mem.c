@@ -1,14 +1,17 @@
 /*
  * t_mem.c: guest tests of physical memory and its secure bindings:
  * SYS_FRAME_ALLOC (any and named frames, count limits, zeroed frames,
- * quota exhaustion), SYS_FRAME_FREE (unmaps every mapping first),
- * SYS_FRAME_VITAL, SYS_PTE_SET (map, unmap, remap, permissions enforced
- * by the MMU: writing a read-only page and running a no-execute one
- * fault; bad addresses, permissions, indices and slots refused; a
- * partial vector; page tables charged to the env whose space they build;
- * the reverse-map allowance), and the read-only UVPT view of our own page
- * tables, with the accessed and dirty bits.  Expects to run as the only
- * boot env.
+ * quota exhaustion), SYS_FRAME_FREE (unmaps every mapping first; a range
+ * of a capability's pages, each freed page dead while the others and
+ * their derived capabilities live on, the slot emptied with the last
+ * page), SYS_FRAME_VITAL, the image and stack frames the kernel gives a
+ * boot env in EXO_SLOT_IMAGE, SYS_PTE_SET (map, unmap, remap,
+ * permissions enforced by the MMU: writing a read-only page and running a
+ * no-execute one fault; bad addresses, permissions, indices and slots
+ * refused; a partial vector; page tables charged to the env whose space
+ * they build; the reverse-map allowance), and the read-only UVPT view of
+ * our own page tables, with the accessed and dirty bits.  Expects to run
+ * as the only boot env.
  */
 #include "t_util.h"
 
@@ -25,6 +28,11 @@
 #define SENTINEL 0x5a5a
 #define VA_LOW_TABLE 0x400000ull	    /* a new PML4 slot-0 subtree */
 #define VA_NEW_PD 0x40000000ull		    /* a new PD under slot 0 */
+#define PARTIAL 4 /* pages of the capability freed a range at a time */
+#define HOLE 2	  /* the one of them freed first */
+
+/* crt0's entry: the first thing in our text (guestlib/user.ld). */
+extern const char _start[];
 
 static uint64_t pte(uint64_t va)
 {
@@ -391,9 +399,162 @@ static void uvpt(void)
 	sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
+static struct exo_env_status me(void)
+{
+	struct exo_env_status st = {0};
+
+	sys_env_status(EXO_SLOT_SELF, &st);
+	return st;
+}
+
+static uint64_t frames_free(void)
+{
+	struct exo_sysinfo si = {0};
+
+	sys_sysinfo(&si);
+	return si.frames_free;
+}
+
+/* Whether va + i pages maps frame i of the run at physical base. */
+static bool maps_page(uint64_t va, uint64_t base, unsigned i)
+{
+	return (pte(va + i * T_PAGE) & EXO_PTE_ADDR) == base + i * T_PAGE;
+}
+
+/*
+ * SYS_FRAME_FREE of a range: liveness is per page, so a capability with a
+ * freed page still names (and maps) its others, until the last one goes.
+ */
+static void partial_free(void)
+{
+	long f = sys_frame_alloc(EXO_FRAME_ANY, PARTIAL);
+	long c = sys_env_create(TABLE_QUOTA, 0), dead, live;
+	uint64_t va = T_VA(12), alias = T_VA(13), other = T_VA(14);
+	uint64_t base = info(f).base, used0, free0, v;
+	uint64_t hole_va = va + HOLE * T_PAGE;
+	struct exo_cap_info ci;
+	bool kept = true;
+
+	libos_map(EXO_SLOT_SELF, va, f, 0, PARTIAL, RW);
+	t_warm(other); /* its table must not show in the counts below */
+	for (unsigned i = 0; i < PARTIAL; i++)
+		*(volatile uint64_t *)(va + i * T_PAGE) = PATTERN + i;
+	dead = sys_cap_derive(f, RW, HOLE, 1);
+	live = sys_cap_derive(f, RW, HOLE + 1, 1);
+	tap_ok(f > 0 && c > 0 && dead > 0 && live > 0 &&
+		   map1(EXO_SLOT_SELF, alias, f, HOLE, RW) == E_OK &&
+		   map1(c, VA_LOW_TABLE, f, HOLE, RW) == E_OK,
+	       "%u pages mapped, page %u also elsewhere and in a child; a "
+	       "one-page cap derived of it and of the next",
+	       PARTIAL, HOLE);
+	used0 = me().frames_used;
+	free0 = frames_free();
+	tap_ok(sys_frame_free(f, HOLE, 1) == E_OK && pte(hole_va) == 0 &&
+		   pte(alias) == 0 && map1(c, VA_LOW_TABLE, 0, 0, 0) == -E_NOENT,
+	       "frame_free of page %u alone unmaps it everywhere (both our "
+	       "mappings, the child's)",
+	       HOLE);
+	t_fault.count = 0;
+	tap_ok(!t_load(hole_va, &v) && t_fault.addr == hole_va,
+	       "reading where it was faults");
+	tap_ok(me().frames_used == used0 - 1 && frames_free() == free0 + 1,
+	       "exactly one frame comes back: our frames_used and the free "
+	       "count move by one");
+	tap_ok(map1(EXO_SLOT_SELF, hole_va, f, HOLE, RW) == -E_BADCAP,
+	       "pte_set of the freed page: -E_BADCAP");
+	for (unsigned i = 0; i < PARTIAL; i++)
+		if (i != HOLE)
+			kept = kept && maps_page(va, base, i) &&
+			       *(volatile uint64_t *)(va + i * T_PAGE) ==
+				   PATTERN + i &&
+			       map1(EXO_SLOT_SELF, alias, f, i, RW) == E_OK;
+	tap_ok(kept, "its other pages stay mapped with their data, and map "
+		     "again");
+	tap_ok(sys_cap_info(f, &ci) == E_OK && ci.type == EXO_CAP_FRAME &&
+		   ci.base == base && ci.count == PARTIAL,
+	       "cap_info of the capability still works: its whole range");
+	tap_ok(sys_frame_free(f, HOLE, 1) == E_OK &&
+		   me().frames_used == used0 - 1,
+	       "freeing the freed page again: 0, and nothing more is freed");
+	tap_ok(sys_frame_free(f, PARTIAL, 1) == -E_INVAL &&
+		   sys_frame_free(f, PARTIAL, EXO_FRAME_REST) == -E_INVAL &&
+		   sys_frame_free(f, ~0ull, 1) == -E_INVAL,
+	       "a first page past the end: -E_INVAL");
+	tap_ok(sys_frame_free(f, 1, PARTIAL) == -E_INVAL &&
+		   sys_frame_free(f, 0, PARTIAL + 1) == -E_INVAL &&
+		   sys_frame_free(f, 1, ~0ull) == -E_INVAL &&
+		   me().frames_used == used0 - 1,
+	       "a count past the end: -E_INVAL, nothing freed");
+	tap_ok(map1(EXO_SLOT_SELF, other, dead, 0, RW) == -E_BADCAP &&
+		   sys_cap_info(dead, &ci) == -E_BADCAP,
+	       "the cap derived of the freed page is dead");
+	tap_ok(map1(EXO_SLOT_SELF, other, live, 0, RW) == E_OK &&
+		   *(volatile uint64_t *)other == PATTERN + HOLE + 1,
+	       "the one derived of a live page still maps it");
+
+	tap_ok(sys_frame_free(f, 0, HOLE) == E_OK && pte(va) == 0 &&
+		   maps_page(va, base, PARTIAL - 1) && info(f).count == PARTIAL,
+	       "freeing the pages before the hole: the last one lives on");
+	tap_ok(sys_frame_free(f, HOLE + 1, EXO_FRAME_REST) == E_OK &&
+		   pte(va + (PARTIAL - 1) * T_PAGE) == 0 && pte(other) == 0 &&
+		   me().frames_used == used0 - PARTIAL,
+	       "freeing the rest (EXO_FRAME_REST) frees the last page");
+	tap_ok(sys_cap_info(f, &ci) == -E_BADCAP &&
+		   sys_cap_info(live, &ci) == -E_BADCAP &&
+		   sys_frame_free(f, 0, EXO_FRAME_REST) == -E_BADCAP &&
+		   sys_cap_drop(f) == -E_BADCAP,
+	       "with every page freed the slot is empty (drop: -E_BADCAP), "
+	       "and the derived caps are dead");
+	sys_cap_drop(dead);
+	sys_cap_drop(live);
+	sys_env_kill(c);
+	sys_cap_drop(c);
+}
+
+/* Whether the frame mapped at va is one of the image capability's. */
+static bool in_image(const struct exo_cap_info *im, uint64_t va)
+{
+	uint64_t pa = pte(va) & EXO_PTE_ADDR;
+
+	return (pte(va) & EXO_PTE_PRESENT) && pa >= im->base &&
+	       pa - im->base < im->count * EXO_PAGE_SIZE;
+}
+
+/* A boot env holds the frames of its image and stack, to name them. */
+static void image_cap(void)
+{
+	struct exo_cap_info im = info(EXO_SLOT_IMAGE);
+	uint64_t text = (uint64_t)(uintptr_t)_start & ~(T_PAGE - 1);
+	uint64_t data = (uint64_t)(uintptr_t)&t_fault;
+	uint64_t index = ((pte(text) & EXO_PTE_ADDR) - im.base) / T_PAGE;
+	uint64_t va = T_VA(15);
+	bool stack = true;
+
+	tap_ok(im.type == EXO_CAP_FRAME &&
+		   (im.rights & (EXO_R_READ | EXO_R_WRITE | EXO_R_EXEC)) ==
+		       (EXO_R_READ | EXO_R_WRITE | EXO_R_EXEC) &&
+		   im.count > EXO_USER_STACK_PAGES,
+	       "EXO_SLOT_IMAGE: a FRAME cap of %lu pages, readable, "
+	       "writable, executable",
+	       im.count);
+	tap_ok(in_image(&im, text) && in_image(&im, data),
+	       "the frames at our text (%p) and data (%p) are its pages",
+	       (void *)text, (void *)data);
+	for (unsigned i = 1; i <= EXO_USER_STACK_PAGES; i++)
+		stack = stack && in_image(&im, EXO_USER_STACK_TOP - i * T_PAGE);
+	tap_ok(stack, "so are the %u stack pages below EXO_USER_STACK_TOP",
+	       EXO_USER_STACK_PAGES);
+	tap_ok(map1(EXO_SLOT_SELF, va, EXO_SLOT_IMAGE, (uint32_t)index,
+		    EXO_MAP_READ) == E_OK &&
+		   !memcmp((const void *)va, (const void *)text, T_PAGE),
+	       "mapped through the cap, its page %lu reads as our text",
+	       index);
+	map1(EXO_SLOT_SELF, va, 0, 0, 0);
+}
+
 int main(void)
 {
-	tap_plan(57);
+	tap_plan(76);
 	libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_fault);
 	alloc_calls();
 	free_unmaps();
@@ -404,5 +565,7 @@ int main(void)
 	table_charges();
 	rmap_allowance();
 	uvpt();
+	partial_free();
+	image_cap();
 	return tap_done();
 }

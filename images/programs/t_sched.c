@@ -5,8 +5,11 @@
  * slices of its own, bad envids), a child running on a slice given to
  * it, and the prologue and epilogue upcalls: observed by handlers and the
  * uenv's slice counters, an epilogue answered by yielding, and one
- * ignored past its bound (preempted, charged, slices forfeited).
- * Expects to run as the only boot env (it starts with every slice).
+ * ignored past its bound (preempted, charged, slices forfeited); an env
+ * owning contiguous slots runs them as one slice with no upcalls between,
+ * unless it sets EXO_UENV_SLICE_EACH, which gets it an upcall pair per
+ * slice.  Expects to run as the only boot env (it starts with every
+ * slice).
  */
 #include "t_util.h"
 
@@ -23,6 +26,7 @@
 #define OWN_SLICE_YIELDS 200 /* our yields until a child's slice comes */
 #define BOGUS_ENVID 0x7fffff00u
 #define ENV_TABLE_SIZE 64 /* the kernel's env table (NENV) */
+#define SLICES_WATCHED 3  /* slices of a contiguous run to watch */
 
 static uint64_t tsc_khz;
 
@@ -277,14 +281,66 @@ static void upcalls(void)
 	libos_set_handler(EXO_UPCALL_PROLOGUE, NULL);
 }
 
+/*
+ * Every slot ours: one contiguous run round the whole vector.  Without
+ * EXO_UENV_SLICE_EACH that is one endless slice: the slice count grows
+ * and no upcall comes at all, an exact count however slow the host.  With
+ * it each slice ends with an epilogue (answered by yielding) and the next
+ * starts with a prologue.
+ */
+static void slice_each(void)
+{
+	volatile struct exo_uenv *u = libos_uenv;
+	long all = sys_slot_alloc(EXO_SLOT_SELF, EXO_NSLOTS - 1,
+				  EXO_SLOT_CONTIGUOUS);
+	uint64_t slices0, forced0, slices;
+
+	tap_ok(all > 0 && u->slice.slots_mask == ~0ull,
+	       "every slot ours again: one run round the vector");
+	/*
+	 * A fresh slice, begun before the handlers are in: nothing left
+	 * pending (or in its grace period) from the last test's epilogues.
+	 */
+	sys_yield(EXO_ENV_NONE);
+	prologues = epilogues = 0;
+	epilogue_yields = true;
+	libos_set_handler(EXO_UPCALL_PROLOGUE, on_prologue);
+	libos_set_handler(EXO_UPCALL_EPILOGUE, on_epilogue);
+	slices0 = u->slice.slices;
+	WAIT_FOR(u->slice.slices >= slices0 + SLICES_WATCHED);
+	slices = u->slice.slices - slices0;
+	tap_ok(slices >= SLICES_WATCHED && epilogues == 0 && prologues == 0,
+	       "without EXO_UENV_SLICE_EACH: %lu slices in a row, no upcall "
+	       "between them",
+	       slices);
+
+	forced0 = u->slice.forced;
+	slices0 = u->slice.slices;
+	u->flags |= EXO_UENV_SLICE_EACH;
+	WAIT_FOR(epilogues >= SLICES_WATCHED && prologues >= SLICES_WATCHED);
+	slices = u->slice.slices - slices0;
+	/* One more slice may have begun while we read the counters. */
+	tap_ok(epilogues >= SLICES_WATCHED && prologues >= SLICES_WATCHED &&
+		   slices <= epilogues + 1 && u->slice.forced == forced0,
+	       "with it: an epilogue and a prologue at each slice (%lu and "
+	       "%lu in %lu slices), none forced",
+	       epilogues, prologues, slices);
+	u->flags &= ~EXO_UENV_SLICE_EACH;
+	libos_set_handler(EXO_UPCALL_EPILOGUE, NULL);
+	libos_set_handler(EXO_UPCALL_PROLOGUE, NULL);
+	tap_ok(sys_slot_free(all) == E_OK && u->slice.slots_mask == 1,
+	       "given back: slice 0 alone again");
+}
+
 int main(void)
 {
-	tap_plan(26);
+	tap_plan(30);
 	boot_state();
 	free_slices();
 	alloc_slices();
 	yields();
 	donation();
 	upcalls();
+	slice_each();
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 /*
  * test_frametab.c: Check tests of the frame table and reverse map
- * (exo/lib/frametab.c).
+ * (exo/lib/frametab.c), and of the liveness checks capabilities rely on
+ * (a whole run, or any page of it).
  *
  * Each table lives in a heap buffer of exactly frametab_bytes() bytes,
  * often at an odd address, so valgrind or AddressSanitizer would catch a
@@ -512,6 +513,70 @@ START_TEST(test_live)
 }
 END_TEST
 
+/*
+ * A capability stays alive while any page of its range is: a partly freed
+ * run, not a neighbour with another epoch, nor a frame allocated again.
+ */
+START_TEST(test_any_live)
+{
+	struct table t;
+	uint32_t a, b, again;
+	uint32_t ea, eb;
+
+	table_free_all(&t, NFRAMES);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, 8, 4, &a), 0);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, 12, 2, &b), 0);
+	ea = t.ft.frames[a].epoch;
+	eb = t.ft.frames[b].epoch;
+	ck_assert(frametab_any_live(&t.ft, 8, 4, ea));
+	/* A hole in the middle: the run is no longer whole, still alive. */
+	frametab_free(&t.ft, 9);
+	ck_assert(!frametab_live(&t.ft, 8, 4, ea));
+	ck_assert(frametab_any_live(&t.ft, 8, 4, ea));
+	ck_assert(!frametab_any_live(&t.ft, 9, 1, ea));
+	frametab_free(&t.ft, 8);
+	frametab_free(&t.ft, 10);
+	ck_assert(frametab_any_live(&t.ft, 8, 4, ea)); /* the last page */
+	ck_assert(frametab_any_live(&t.ft, 11, 1, ea));
+	/* A range reaching into the neighbour: only ea's frames count. */
+	ck_assert(frametab_any_live(&t.ft, 8, 6, eb));
+	frametab_free(&t.ft, 11);
+	ck_assert(!frametab_any_live(&t.ft, 8, 4, ea));
+	ck_assert(!frametab_any_live(&t.ft, 8, 6, ea));
+	ck_assert(frametab_any_live(&t.ft, 8, 6, eb));
+	/* A freed frame allocated again has a new epoch: the old stays dead. */
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, 9, 1, &again), 0);
+	ck_assert(!frametab_any_live(&t.ft, 8, 4, ea));
+	ck_assert(frametab_any_live(&t.ft, 8, 4, t.ft.frames[again].epoch));
+	/* Free frames have epoch 0, which names no allocation. */
+	ck_assert(!frametab_any_live(&t.ft, 0, NFRAMES, 0));
+	check_integrity(&t.ft);
+	table_fini(&t);
+}
+END_TEST
+
+START_TEST(test_any_live_bad_ranges)
+{
+	struct table t;
+	uint32_t a, ea;
+
+	table_free_all(&t, NFRAMES);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, 4, 2, &a), 0);
+	ea = t.ft.frames[a].epoch;
+	ck_assert(!frametab_any_live(&t.ft, 4, 0, ea));
+	ck_assert(!frametab_any_live(&t.ft, NFRAMES, 1, ea));
+	ck_assert(!frametab_any_live(&t.ft, 4, NFRAMES, ea));
+	ck_assert(!frametab_any_live(&t.ft, 4, UINT64_MAX, ea));
+	ck_assert(!frametab_any_live(&t.ft, UINT64_MAX, 2, ea)); /* sum wraps */
+	ck_assert(!frametab_any_live(&t.ft, (1ull << 32) | 4, 1, ea));
+	/* The last frame of the table, reached exactly. */
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, NFRAMES - 1, 1, &a), 0);
+	ck_assert(frametab_any_live(&t.ft, NFRAMES - 2, 2,
+				    t.ft.frames[a].epoch));
+	table_fini(&t);
+}
+END_TEST
+
 /* ---- Reverse map -------------------------------------------------------- */
 
 START_TEST(test_rmap_add_remove_pop)
@@ -786,6 +851,8 @@ static Suite *frametab_suite(void)
 	tcase_add_test(alloc, test_epochs_distinct);
 	tcase_add_test(alloc, test_epoch_skips_zero);
 	tcase_add_test(alloc, test_live);
+	tcase_add_test(alloc, test_any_live);
+	tcase_add_test(alloc, test_any_live_bad_ranges);
 	suite_add_tcase(s, alloc);
 
 	tcase_add_test(rmap, test_rmap_add_remove_pop);

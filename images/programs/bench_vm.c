@@ -1,0 +1,482 @@
+/*
+ * bench_vm.c: the library OS's side of the virtual-memory rows of `make
+ * bench`: the Appel-Li set and fork_4m, on the VM layer (libos_vm.h) and
+ * libos_fork/libos_wait, beside their Linux namesakes (bench/exo.sh).
+ * Each figure is the median, in TSC cycles, of timed repetitions after a
+ * few untimed ones, less the cost of an empty timed region, divided by
+ * the operations one repetition does; it is printed as "result NAME
+ * CYCLES".  bench/linux_vm.c defines every row and its unit; this file
+ * does the same work with the library OS's calls:
+ *
+ *   appel_dirty      vm_dirty() of one written page (the kernel's page
+ *                    tables read through the UVPT view, no system call).
+ *                    Unit: one query; a sample times DIRTY_BATCH of them,
+ *                    as one alone is below the timer's resolution.
+ *   appel_prot1      vm_protect(VM_PROT_READ) of one written page of the
+ *                    100-page region (which splits the region, as mprotect
+ *                    splits the mapping).  Unit: one call.
+ *   appel_prot100    the same for all 100 pages in one call.  Unit: the call.
+ *   appel_unprot100  vm_protect(READ | WRITE) of those 100 read-only pages
+ *                    in one call.  Unit: the call.
+ *   appel_trap       a write to a read-only page; the application's fault
+ *                    handler (vm_set_fault_handler) returns true without
+ *                    unprotecting, so the write traps again: one trap is
+ *                    from one entry of the handler to the next.  Unit: one
+ *                    trap.
+ *   appel_appel1     a write to a protected page of the 100, in a fixed
+ *                    random order; the handler protects the page the
+ *                    previous write faulted on and unprotects this one.
+ *                    Unit: one page (one trap).
+ *   appel_appel2     protect all 100 pages in one call, then write each in
+ *                    that order; the handler unprotects the faulting page.
+ *                    Unit: one page (the round divided by 100).
+ *   fork_4m          libos_fork of a process that has written every page
+ *                    of a 4 MiB region, the child libos_exits at once, the
+ *                    parent libos_waits for it.  Unit: fork+exit+wait.
+ *
+ * The page order is Linux's own: glibc's random() seeded as linux_vm.c
+ * seeds it, reproduced here.  One difference is forced on us: Linux's
+ * appel1 and appel2 protect to PROT_NONE, and the VM layer refuses
+ * VM_PROT_NONE over mapped pages, so they protect to VM_PROT_READ here.
+ * The timed accesses are writes, so either protection traps every one of
+ * them, and either is one page-table entry rewritten per page.
+ *
+ * Every call of the kernel costs about 130 µs on the development host
+ * (its kernel code is emulated: doc/BENCHMARKS.md), so the sample counts
+ * are far below Linux's thousands: even so the program runs for about
+ * half a minute there, most of it in prot100, unprot100 and fork_4m.
+ */
+#include "libos.h"
+
+/* Each sample costs one to a few system calls: 130 µs to 80 ms each on
+ * the development host, the dearer the more pages they map. */
+#define SAMPLES 21
+#define WARMUP 2
+/* An appel2 round takes a hundred traps and a hundred calls. */
+#define APPEL2_SAMPLES 7
+#define APPEL2_WARMUP 1
+/* A fork maps a thousand pages into the child and its exit frees them. */
+#define FORK_SAMPLES 5
+#define FORK_WARMUP 1
+#define SAMPLES_MAX SAMPLES
+_Static_assert(APPEL2_SAMPLES <= SAMPLES_MAX && FORK_SAMPLES <= SAMPLES_MAX,
+	       "every row's samples fit the one buffer");
+
+/* A dirty query is a few loads, less than the timer's own jitter: a
+ * sample times this many, and the row divides by them. */
+#define DIRTY_BATCH 100
+
+/* vmpup.c's 100 pages, and the 100 of prot100 and unprot100. */
+#define REGION_PAGES 100
+#define FORK_BYTES (4ull << 20)
+/* Free addresses between the program image and the heap (libos_vm.h). */
+#define REGION_VA (1ull << 32)
+#define FORK_VA (REGION_VA + (1ull << 30))
+#define RW (VM_PROT_READ | VM_PROT_WRITE)
+/* linux_vm.c's srandom() seed: the same page order. */
+#define PERMUTATION_SEED 1
+
+/* glibc's random() (its TYPE_3 generator): an additive feedback
+ * generator over 31 words, seeded by a Park-Miller sequence, its first
+ * ten rounds discarded; the separation of the two taps is 3. */
+#define RANDOM_DEGREE 31
+#define RANDOM_SEPARATION 3
+#define RANDOM_DISCARD (10 * RANDOM_DEGREE)
+#define PARK_MILLER_MULTIPLIER 16807ull
+#define PARK_MILLER_MODULUS 2147483647ull
+
+static uint64_t samples[SAMPLES_MAX];
+static uint64_t overhead;
+static uint64_t order[REGION_PAGES];
+
+/* What the fault handlers work on: the page the next timed write goes
+ * to, the page appel1's handler protects next, the faults taken (checked
+ * against the writes, so none goes unnoticed) and the trap row's
+ * handler-entry times. */
+static uint64_t target;
+static volatile uint64_t protect_next;
+static volatile uint64_t faults;
+static uint64_t trap_stamps[WARMUP + SAMPLES + 1];
+static volatile unsigned trap_stamped;
+static volatile bool dirty_answer;
+
+static inline uint64_t cycles(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static _Noreturn void fail(const char *what, long err)
+{
+	libos_printf("bench_vm: %s failed (%ld)\n", what, err);
+	libos_exit(LIBOS_EXIT_FAILURE);
+}
+
+static uint64_t page_at(uint64_t index)
+{
+	return REGION_VA + index * EXO_PAGE_SIZE;
+}
+
+static void touch(uint64_t va)
+{
+	*(volatile char *)va = 1;
+}
+
+static void touch_region(void)
+{
+	for (uint64_t i = 0; i < REGION_PAGES; i++)
+		touch(page_at(i));
+}
+
+/* vm_protect, safe in a fault handler: a failure ends the program. */
+static void protect(uint64_t va, uint64_t pages, unsigned prot)
+{
+	long err = vm_protect(va, pages * EXO_PAGE_SIZE, prot);
+
+	if (err)
+		fail("vm_protect", err);
+}
+
+/* ---- Timing ------------------------------------------------------------ */
+
+static uint64_t median(unsigned n)
+{
+	/* insertion sort: n is small */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && samples[j - 1] > samples[j]; j--) {
+			uint64_t t = samples[j];
+
+			samples[j] = samples[j - 1];
+			samples[j - 1] = t;
+		}
+	return samples[n / 2];
+}
+
+/* Time run() n times after warmup untimed runs, with prepare(i) (if any)
+ * before each outside the timed region; the median. */
+static uint64_t measure(unsigned warmup, unsigned n, void (*prepare)(unsigned),
+			void (*run)(void))
+{
+	for (unsigned i = 0; i < warmup + n; i++) {
+		uint64_t t0, t1;
+
+		if (prepare)
+			prepare(i);
+		t0 = cycles();
+		run();
+		t1 = cycles();
+		if (i >= warmup)
+			samples[i - warmup] = t1 - t0;
+	}
+	return median(n);
+}
+
+/* Print the median m, less the overhead, per operation. */
+static void report(const char *name, uint64_t m, uint64_t per)
+{
+	libos_printf("result %s %lu\n", name,
+		     m > overhead ? (m - overhead) / per : 0);
+}
+
+static void empty(void) {}
+
+static void expect_faults(uint64_t expected, const char *row)
+{
+	if (faults != expected) {
+		libos_printf("bench_vm: %s: %lu faults, expected %lu\n", row,
+			     (uint64_t)faults, expected);
+		libos_exit(LIBOS_EXIT_FAILURE);
+	}
+}
+
+/* ---- The page order ------------------------------------------------------ */
+
+static struct {
+	uint32_t state[RANDOM_DEGREE];
+	unsigned front, rear;
+} rng;
+
+/* glibc's random(): one step of the feedback, the top 31 bits. */
+static uint32_t next_random(void)
+{
+	uint32_t value = rng.state[rng.front] += rng.state[rng.rear];
+
+	rng.front = (rng.front + 1) % RANDOM_DEGREE;
+	rng.rear = (rng.rear + 1) % RANDOM_DEGREE;
+	return value >> 1;
+}
+
+/* glibc's srandom(seed), for a seed below the Park-Miller modulus. */
+static void seed_random(uint32_t seed)
+{
+	rng.state[0] = seed;
+	for (unsigned i = 1; i < RANDOM_DEGREE; i++)
+		rng.state[i] = (uint32_t)(rng.state[i - 1] *
+					  PARK_MILLER_MULTIPLIER %
+					  PARK_MILLER_MODULUS);
+	rng.front = RANDOM_SEPARATION;
+	rng.rear = 0;
+	for (unsigned i = 0; i < RANDOM_DISCARD; i++)
+		next_random();
+}
+
+/* linux_vm.c's permutation of the pages (Fisher-Yates, same draws). */
+static void shuffle_order(void)
+{
+	seed_random(PERMUTATION_SEED);
+	for (uint64_t i = 0; i < REGION_PAGES; i++)
+		order[i] = i;
+	for (uint64_t i = REGION_PAGES - 1; i > 0; i--) {
+		uint64_t j = next_random() % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+/* The region's page a fault hit; any other fault is declined (a bug:
+ * the layer then reports it and ends the program). */
+static bool faulting_page(uint64_t addr, uint64_t *page)
+{
+	if (addr < REGION_VA || addr >= page_at(REGION_PAGES))
+		return false;
+	*page = addr & ~(EXO_PAGE_SIZE - 1);
+	return true;
+}
+
+/* ---- dirty ----------------------------------------------------------------- */
+
+static void query_dirty(void)
+{
+	dirty_answer = vm_dirty(page_at(0));
+}
+
+static void query_dirty_batch(void)
+{
+	for (unsigned i = 0; i < DIRTY_BATCH; i++)
+		query_dirty();
+}
+
+/* Clear the bits and write, as Linux clears soft-dirty and writes, so
+ * the query answers "dirty". */
+static void bench_dirty(void)
+{
+	long err = vm_clear_bits(page_at(0), EXO_PAGE_SIZE);
+
+	if (err)
+		fail("vm_clear_bits", err);
+	touch(page_at(0));
+	query_dirty();
+	if (!dirty_answer)
+		fail("vm_dirty of a written page", 0);
+	report("appel_dirty",
+	       measure(WARMUP, SAMPLES, NULL, query_dirty_batch), DIRTY_BATCH);
+}
+
+/* ---- prot1, prot100, unprot100 -------------------------------------------- */
+
+static void make_one_writable(unsigned i)
+{
+	(void)i;
+	protect(page_at(0), 1, RW);
+	touch(page_at(0));
+}
+
+static void read_protect_one(void)
+{
+	protect(page_at(0), 1, VM_PROT_READ);
+}
+
+static void make_all_writable(unsigned i)
+{
+	(void)i;
+	protect(page_at(0), REGION_PAGES, RW);
+	touch_region();
+}
+
+static void read_protect_all(void)
+{
+	protect(page_at(0), REGION_PAGES, VM_PROT_READ);
+}
+
+static void make_all_read_only(unsigned i)
+{
+	make_all_writable(i);
+	read_protect_all();
+}
+
+static void unprotect_all(void)
+{
+	protect(page_at(0), REGION_PAGES, RW);
+}
+
+static void bench_protect(void)
+{
+	report("appel_prot1",
+	       measure(WARMUP, SAMPLES, make_one_writable, read_protect_one), 1);
+	report("appel_prot100",
+	       measure(WARMUP, SAMPLES, make_all_writable, read_protect_all), 1);
+	report("appel_unprot100",
+	       measure(WARMUP, SAMPLES, make_all_read_only, unprotect_all), 1);
+}
+
+/* ---- trap ------------------------------------------------------------------ */
+
+/* Stamp the entry and resume with the page still protected, so that the
+ * write traps again, until every stamp is taken; then let it by. */
+static bool on_trap(uint64_t addr, bool write, struct exo_upcall_frame *f)
+{
+	uint64_t now = cycles(), page;
+
+	(void)write;
+	(void)f;
+	if (!faulting_page(addr, &page))
+		return false;
+	if (trap_stamped < WARMUP + SAMPLES + 1) {
+		trap_stamps[trap_stamped++] = now;
+		return true;
+	}
+	protect(page, 1, RW);
+	return true;
+}
+
+static void bench_trap(void)
+{
+	trap_stamped = 0;
+	protect(page_at(0), 1, VM_PROT_READ);
+	vm_set_fault_handler(on_trap);
+	touch(page_at(0));
+	vm_set_fault_handler(NULL);
+	/* One more entry than intervals: each sample lies between two. */
+	for (unsigned i = 0; i < SAMPLES; i++)
+		samples[i] = trap_stamps[WARMUP + i + 1] - trap_stamps[WARMUP + i];
+	report("appel_trap", median(SAMPLES), 1);
+}
+
+/* ---- appel1: prot1+trap+unprot --------------------------------------------- */
+
+static bool on_appel1(uint64_t addr, bool write, struct exo_upcall_frame *f)
+{
+	uint64_t page;
+
+	(void)write;
+	(void)f;
+	if (!faulting_page(addr, &page))
+		return false;
+	protect(protect_next, 1, VM_PROT_READ);
+	protect(page, 1, RW);
+	protect_next = page;
+	faults++;
+	return true;
+}
+
+static void aim_in_order(unsigned i)
+{
+	target = page_at(order[i % REGION_PAGES]);
+}
+
+static void touch_target(void)
+{
+	touch(target);
+}
+
+/* Only the last page of the order is open to start with, so the first
+ * write, to the first page, traps and closes it. */
+static void bench_appel1(void)
+{
+	protect(page_at(0), REGION_PAGES, VM_PROT_READ);
+	protect_next = page_at(order[REGION_PAGES - 1]);
+	protect(protect_next, 1, RW);
+	faults = 0;
+	vm_set_fault_handler(on_appel1);
+	report("appel_appel1",
+	       measure(WARMUP, SAMPLES, aim_in_order, touch_target), 1);
+	vm_set_fault_handler(NULL);
+	expect_faults(WARMUP + SAMPLES, "appel1");
+}
+
+/* ---- appel2: protN+trap+unprot --------------------------------------------- */
+
+static bool on_appel2(uint64_t addr, bool write, struct exo_upcall_frame *f)
+{
+	uint64_t page;
+
+	(void)write;
+	(void)f;
+	if (!faulting_page(addr, &page))
+		return false;
+	protect(page, 1, RW);
+	faults++;
+	return true;
+}
+
+static void protect_all_then_touch_in_order(void)
+{
+	read_protect_all();
+	for (uint64_t i = 0; i < REGION_PAGES; i++)
+		touch(page_at(order[i]));
+}
+
+static void bench_appel2(void)
+{
+	faults = 0;
+	vm_set_fault_handler(on_appel2);
+	report("appel_appel2",
+	       measure(APPEL2_WARMUP, APPEL2_SAMPLES, NULL,
+		       protect_all_then_touch_in_order),
+	       REGION_PAGES);
+	vm_set_fault_handler(NULL);
+	expect_faults((APPEL2_WARMUP + APPEL2_SAMPLES) * REGION_PAGES, "appel2");
+}
+
+/* ---- fork_4m ---------------------------------------------------------------- */
+
+static void fork_exit_wait(void)
+{
+	int status = -1;
+	long child = libos_fork(), waited;
+
+	if (child < 0)
+		fail("libos_fork", child);
+	if (child == 0)
+		libos_exit(LIBOS_EXIT_SUCCESS);
+	waited = libos_wait(child, &status);
+	if (waited != child || status != LIBOS_EXIT_SUCCESS)
+		fail("libos_wait (or the child)", waited < 0 ? waited : status);
+}
+
+static void bench_fork(void)
+{
+	long err = vm_reserve(FORK_VA, FORK_BYTES, RW, 0);
+
+	if (err)
+		fail("vm_reserve", err);
+	for (uint64_t off = 0; off < FORK_BYTES; off += EXO_PAGE_SIZE)
+		touch(FORK_VA + off);
+	report("fork_4m", measure(FORK_WARMUP, FORK_SAMPLES, NULL, fork_exit_wait),
+	       1);
+}
+
+int main(void)
+{
+	long err;
+
+	overhead = measure(WARMUP, SAMPLES, NULL, empty);
+	if ((err = vm_reserve(REGION_VA, REGION_PAGES * EXO_PAGE_SIZE, RW, 0)))
+		fail("vm_reserve", err);
+	touch_region();
+	shuffle_order();
+	bench_dirty();
+	bench_protect();
+	bench_trap();
+	bench_appel1();
+	bench_appel2();
+	/* After the region is gone, so the forking process holds the 4 MiB
+	 * and little else, as on Linux. */
+	if ((err = vm_release(REGION_VA, REGION_PAGES * EXO_PAGE_SIZE)))
+		fail("vm_release", err);
+	bench_fork();
+	return 0;
+}
