@@ -172,7 +172,7 @@ static int hold_frames(uint64_t arg)
 static void fault_again(struct exo_upcall_frame *frame)
 {
 	(void)frame;
-	*(volatile int *)T_UNMAPPED_VA = 1; /* on the upcall stack: fatal */
+	*(volatile int *)T_UNMAPPED_VA = 1; /* nests until the stack overflows */
 }
 
 /* Allocate single frames until refused: 0 if refused for the quota. */
