@@ -178,6 +178,8 @@ long libos_fork_quota(uint64_t frames)
 		frames = default_quota();
 	if (frames < FORK_MIN_FRAMES)
 		return -E_NOMEM;
+	/* No other thread may change memory (the heap) while it is shared. */
+	libos_thread_fork_prepare();
 	err = make_child(frames, &child, &p);
 	if (!err) {
 		for (unsigned k = 0; k < EXO_UPCALL_NKINDS; k++)
@@ -190,6 +192,7 @@ long libos_fork_quota(uint64_t frames)
 			      ? p->private_slot
 			      : start_child(child);
 	}
+	libos_thread_fork_parent();
 	if (err) {
 		if (p)
 			proc_forget(p);

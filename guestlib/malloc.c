@@ -38,9 +38,9 @@
 #define SPAN_SHIFT 16
 #define SPAN_SIZE (1ull << SPAN_SHIFT)
 #define NSPANS (VM_HEAP_MAX >> SPAN_SHIFT)
-#define NBINS (64 - __builtin_clzll(NSPANS))	/* one per log2 length */
-#define HEAP_PROT (VM_PROT_READ | VM_PROT_WRITE)
 #define BITS_PER_WORD 64
+#define NBINS (BITS_PER_WORD - __builtin_clzll(NSPANS)) /* per log2 length */
+#define HEAP_PROT (VM_PROT_READ | VM_PROT_WRITE)
 
 /*
  * Size classes: multiples of QUANTUM up to LINEAR_MAX, then STEPS classes
@@ -117,7 +117,7 @@ static size_t class_size(unsigned c)
 
 static unsigned log2_floor(uint64_t x)
 {
-	return 63 - __builtin_clzll(x);
+	return BITS_PER_WORD - 1 - __builtin_clzll(x);
 }
 
 static unsigned class_of(size_t size)

@@ -145,9 +145,13 @@ void libos_preempt_enable(void)
 		libos_thread_yield();
 }
 
+/* A misuse no caller can recover from: say what (and where), and exit. */
 static _Noreturn void die(const char *what, const void *obj)
 {
-	libos_printf("libos: thread %lu: %s (%p)\n", cur->id, what, obj);
+	if (obj)
+		libos_printf("libos: thread %lu: %s (%p)\n", cur->id, what, obj);
+	else
+		libos_printf("libos: thread %lu: %s\n", cur->id, what);
 	libos_exit(LIBOS_EXIT_FAILURE);
 }
 
@@ -307,10 +311,9 @@ static void on_epilogue(struct exo_upcall_frame *frame)
 	struct libos_thread *next;
 
 	sys_yield(EXO_ENV_NONE);
-	if (libos_preempt_depth > 0) {
-		preempt_wanted = true;
+	preempt_wanted = libos_preempt_depth > 0;
+	if (preempt_wanted)
 		return;
-	}
 	wake_due_sleepers();
 	if (!runq.head)
 		return;
@@ -381,12 +384,15 @@ static long stack_reserve(struct libos_thread *t)
 	return err;
 }
 
-static void stack_release(struct libos_thread *t)
+static long stack_release(struct libos_thread *t)
 {
+	long err;
+
 	libos_preempt_disable();
-	vm_release(stack_top(t) - LIBOS_THREAD_STACK_SIZE,
-		   LIBOS_THREAD_STACK_SIZE);
+	err = vm_release(stack_top(t) - LIBOS_THREAD_STACK_SIZE,
+			 LIBOS_THREAD_STACK_SIZE);
 	libos_preempt_enable();
+	return err;
 }
 
 /* A control block with a stack slot: a joined thread's, or a new one. */
@@ -420,6 +426,19 @@ static void tcb_put(struct libos_thread *t)
 	t->link = spare;
 	spare = t;
 	libos_preempt_enable();
+}
+
+/*
+ * Keep a block whose stack is gone for the next thread; a slot whose
+ * region could not be released (or reserved: someone else's region is
+ * there) is given up with its block, or every later create would fail.
+ */
+static void tcb_retire(struct libos_thread *t, long stack_err)
+{
+	if (stack_err == E_OK || stack_err == -E_NOMEM)
+		tcb_put(t);
+	else
+		free(t);
 }
 
 /* A new thread's first instructions, entered as a switched-out thread. */
@@ -486,7 +505,7 @@ long libos_thread_create(libos_thread_t *out, libos_thread_fn fn, void *arg)
 		return -E_NOMEM;
 	err = stack_reserve(t);
 	if (err != E_OK) {
-		tcb_put(t);
+		tcb_retire(t, err);
 		return err;
 	}
 	start_context(t);
@@ -540,10 +559,8 @@ long libos_thread_join(libos_thread_t t, void **ret)
 	libos_preempt_enable();
 	if (ret)
 		*ret = t->ret;
-	if (t->stack_slot != NO_STACK_SLOT) {
-		stack_release(t);
-		tcb_put(t);
-	}
+	if (t->stack_slot != NO_STACK_SLOT)
+		tcb_retire(t, stack_release(t));
 	return E_OK;
 }
 
@@ -655,10 +672,8 @@ void libos_thread_fork_child(void)
 		if (t == cur)
 			continue;
 		all_remove(t);
-		if (t->stack_slot != NO_STACK_SLOT) {
-			stack_release(t);
-			tcb_put(t);
-		}
+		if (t->stack_slot != NO_STACK_SLOT)
+			tcb_retire(t, stack_release(t));
 	}
 	runq = (struct libos_thread_queue){NULL, NULL};
 	sleepers = NULL;

@@ -33,8 +33,9 @@ typedef void *(*libos_thread_fn)(void *arg);
 /*
  * Start a thread running fn(arg); it is runnable at once, but the caller
  * goes on running.  *t gets its handle.  Returns 0, or -E_NOMEM (no
- * memory for its control block or stack) or the upcall layer's -E_* for
- * the first thread, in which case nothing was created.
+ * memory for its control block, or no room for its stack's region), or
+ * another -E_* of the VM layer (its stack) or of the upcall layer (the
+ * first thread), in which case nothing was created.
  */
 long libos_thread_create(libos_thread_t *t, libos_thread_fn fn, void *arg);
 

@@ -21,7 +21,7 @@
  */
 #include "libos.h"
 
-#define GOOD_FRAMES_TRIED 24 /* good has more boot frames than this */
+#define GOOD_FRAMES_TRIED 8 /* good has more single boot frames than this */
 #define SCRATCH_VA 0x20000000ull
 #define SENTINEL (-1000)
 

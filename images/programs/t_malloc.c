@@ -17,7 +17,7 @@
 #include "t_util.h"
 
 #define STRESS_SLOTS 256
-#define STRESS_OPS 4000
+#define STRESS_OPS 3000
 #define SMALL_LIMIT 1024      /* most blocks are small ... */
 #define MEDIUM_LIMIT 16384    /* ... some medium ... */
 #define LARGE_LIMIT 100000    /* ... and a few large */
@@ -268,16 +268,21 @@ static void growth(void)
 	free(q);
 }
 
+/*
+ * Blocks freed and allocated again beside pin, a block of their size
+ * class kept allocated: its span stays in use, so the block comes back.
+ */
 static void zeroing(void)
 {
-	uint8_t *p = malloc(SMALL_LIMIT), *z, *big;
+	uint8_t *pin = malloc(SMALL_LIMIT), *p = malloc(SMALL_LIMIT), *z, *big;
 
 	fill(p, SMALL_LIMIT, 1);
 	free(p);
-	z = calloc(SMALL_LIMIT / 4, 4);
-	tap_ok(z == p && all_zero(z, SMALL_LIMIT),
+	z = calloc(SMALL_LIMIT / sizeof(uint32_t), sizeof(uint32_t));
+	tap_ok(pin && z == p && all_zero(z, SMALL_LIMIT),
 	       "calloc reusing a dirty block zeroes it");
 	free(z);
+	free(pin);
 	big = malloc(BIG_CALLOC);
 	fill(big, BIG_CALLOC, 2);
 	free(big);
@@ -304,13 +309,15 @@ static uint64_t reuse_round(void)
 
 static void reuse(void)
 {
-	void *a = malloc(SMALL_LIMIT), *b;
+	void *pin = malloc(SMALL_LIMIT), *a = malloc(SMALL_LIMIT), *b;
 	uint64_t first, last = 0;
 
+	/* pin: as in zeroing() */
 	free(a);
 	b = malloc(SMALL_LIMIT);
-	tap_ok(a && b == a, "a freed block is the next one of its size");
+	tap_ok(pin && a && b == a, "a freed block is the next one of its size");
 	free(b);
+	free(pin);
 	first = reuse_round();
 	for (unsigned r = 1; r < REUSE_ROUNDS; r++)
 		last = reuse_round();

@@ -483,7 +483,7 @@ static void *sleeper(void *arg)
 static void sleeping(void)
 {
 	libos_thread_t t[SLEEPERS];
-	uint64_t slices0 = libos_uenv->slice.slices, t0 = rdtsc();
+	uint64_t slices0, t0;
 	bool ok = create_all(t, SLEEPERS, sleeper), in_order = true;
 
 	ok = join_all(t, SLEEPERS) && ok;
@@ -492,6 +492,7 @@ static void sleeping(void)
 	tap_ok(ok && woke_n == SLEEPERS && in_order,
 	       "sleepers wake shortest first");
 	tap_ok(slept_enough, "each slept at least as long as it asked");
+	slices0 = libos_uenv->slice.slices;
 	t0 = rdtsc();
 	libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
 	tap_ok(rdtsc() - t0 >= SLEEP_UNIT_MS * tsc_khz &&
