@@ -1,11 +1,14 @@
 /*
- * libos.h: the minimal user runtime every program in the initrd links
- * against (guestlib/): one typed stub per system call, the raw stub,
- * console printing, TAP test helpers, upcall handlers with user-mode
- * resumption, and a protected-control-transfer (PCT) server.  The library
- * OS proper (memory, threads, IPC, network) comes later.
+ * libos.h: the library OS every program in the initrd links against
+ * (guestlib/): one typed stub per system call, the raw stub, console
+ * printing, TAP test helpers, upcall handlers with user-mode resumption, a
+ * protected-control-transfer (PCT) server, spawn, fork and wait; and,
+ * through the headers it includes, the libc subset (libos_libc.h), virtual
+ * memory (libos_vm.h), threads (libos_thread.h) and malloc
+ * (libos_malloc.h).  IPC and the network come later.
  *
- * Everything here is single-threaded: one env, one runtime.
+ * One env is one process; its threads are the library OS's own, and only
+ * the parts that say so are safe to call from several of them.
  */
 #ifndef LIBOS_H
 #define LIBOS_H
