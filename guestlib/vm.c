@@ -396,6 +396,20 @@ long vm_reserve(uint64_t va, uint64_t len, unsigned prot, unsigned flags)
 	return region_add(va, va + len, prot, flags);
 }
 
+/* Start the layer; then [va, va + len) must be whole pages inside
+ * regions.  0 or -E_*. */
+static long ready_range(uint64_t va, uint64_t len)
+{
+	long err = vm_ready();
+
+	if (err)
+		return err;
+	if (!len || !page_aligned(va) || !page_aligned(len) || va + len < va ||
+	    !covered(va, va + len))
+		return -E_INVAL;
+	return E_OK;
+}
+
 /* Unmap every mapped page of [va, end) and let its frame go. */
 static long unmap_range(uint64_t va, uint64_t end)
 {
@@ -423,13 +437,10 @@ static long unmap_range(uint64_t va, uint64_t end)
 long vm_release(uint64_t va, uint64_t len)
 {
 	uint64_t end = va + len;
-	long err = vm_ready();
+	long err = ready_range(va, len);
 
 	if (err)
 		return err;
-	if (!len || !page_aligned(va) || !page_aligned(len) || end < va ||
-	    !covered(va, end))
-		return -E_INVAL;
 	if ((err = region_split(va)) || (err = region_split(end)) ||
 	    (err = unmap_range(va, end)))
 		return err;
@@ -495,13 +506,11 @@ static bool any_mapped(uint64_t va, uint64_t end)
 long vm_protect(uint64_t va, uint64_t len, unsigned prot)
 {
 	uint64_t end = va + len;
-	long err = vm_ready();
+	long err = ready_range(va, len);
 
 	if (err)
 		return err;
-	if (!len || !page_aligned(va) || !page_aligned(len) || end < va ||
-	    (prot & ~(EXO_MAP_READ | EXO_MAP_WRITE | EXO_MAP_EXEC)) ||
-	    !covered(va, end) ||
+	if ((prot & ~(EXO_MAP_READ | EXO_MAP_WRITE | EXO_MAP_EXEC)) ||
 	    (prot == VM_PROT_NONE && any_mapped(va, end)))
 		return -E_INVAL;
 	if ((err = region_split(va)) || (err = region_split(end)))
@@ -520,13 +529,10 @@ long vm_protect(uint64_t va, uint64_t len, unsigned prot)
 long vm_populate(uint64_t va, uint64_t len)
 {
 	uint64_t end = va + len;
-	long err = vm_ready();
+	long err = ready_range(va, len);
 
 	if (err)
 		return err;
-	if (!len || !page_aligned(va) || !page_aligned(len) || end < va ||
-	    !covered(va, end))
-		return -E_INVAL;
 	for (; va < end && err == E_OK; va += EXO_PAGE_SIZE)
 		if (!(pte_of(va) & EXO_PTE_PRESENT))
 			err = fill(region_find(va), va);
