@@ -96,14 +96,21 @@ long vmf_init(void)
 
 	st.next_pages = VM_CHUNK_MIN;
 	/* The image and stack the kernel or our parent's loader gave us. */
-	if (sys_cap_info(EXO_SLOT_IMAGE, &img) == E_OK &&
-	    img.type == EXO_CAP_FRAME)
-		return chunk_add(EXO_SLOT_IMAGE, img.base, img.count,
-				 (img.rights & EXO_R_FREE) != 0,
-				 VM_POOL_PRIVATE, PAGE_USED) < 0
-			       ? -E_NOMEM
-			       : E_OK;
-	return E_OK;
+	if (sys_cap_info(EXO_SLOT_IMAGE, &img) != E_OK ||
+	    img.type != EXO_CAP_FRAME)
+		return E_OK;
+	/*
+	 * Code and data the program cannot get back from anywhere: when the
+	 * kernel takes frames by force, it must take others.  (A spawned
+	 * child's image is its parent's to mark: it holds no CONTROL.)
+	 */
+	if (img.rights & EXO_R_CONTROL)
+		sys_frame_vital(EXO_SLOT_IMAGE, true);
+	return chunk_add(EXO_SLOT_IMAGE, img.base, img.count,
+			 (img.rights & EXO_R_FREE) != 0,
+			 VM_POOL_PRIVATE, PAGE_USED) < 0
+		       ? -E_NOMEM
+		       : E_OK;
 }
 
 /* Frames our quota still has room for. */
@@ -144,18 +151,22 @@ static long chunk_new(enum vm_pool pool)
 	return idx;
 }
 
-/* A free page of chunk c: a used one again before a never-used one. */
+/*
+ * A free page of chunk c: the lowest, so pages used before come back
+ * before never-used ones (and pages given back are skipped).  *fresh says
+ * whether the kernel zeroed it and no one has used it since.
+ */
 static unsigned take_page(struct chunk *c, bool *fresh)
 {
-	for (unsigned i = 0; i < c->untouched; i++)
-		if (page_state(c, i) == PAGE_FREE) {
-			set_state(c, i, PAGE_USED);
-			*fresh = false;
-			return i;
-		}
-	set_state(c, c->untouched, PAGE_USED);
-	*fresh = true;
-	return c->untouched++;
+	unsigned i = 0;
+
+	while (page_state(c, i) != PAGE_FREE)
+		i++; /* the caller checked c->nfree */
+	set_state(c, i, PAGE_USED);
+	*fresh = i >= c->untouched;
+	if (*fresh)
+		c->untouched = (uint16_t)(i + 1);
+	return i;
 }
 
 long vmf_alloc(enum vm_pool pool, struct vm_page_ref *out, uint64_t *pa,
@@ -177,12 +188,15 @@ long vmf_alloc(enum vm_pool pool, struct vm_page_ref *out, uint64_t *pa,
 	return E_OK;
 }
 
-void vmf_put(struct vm_page_ref ref)
+bool vmf_put(struct vm_page_ref ref)
 {
 	struct chunk *c = &st.chunk[ref.chunk];
 
-	if (c->own && page_state(c, ref.index) == PAGE_USED)
+	if (c->own && page_state(c, ref.index) != PAGE_USED)
+		return false; /* already let go */
+	if (c->own)
 		set_state(c, ref.index, c->share_mask ? PAGE_LENT : PAGE_FREE);
+	return true;
 }
 
 bool vmf_lookup(uint64_t pa, struct vm_page_ref *out)
@@ -296,6 +310,130 @@ void vmf_fork_child(void)
 	}
 }
 
+/* ---- Revocation (reclaim.c) ----------------------------------------------- */
+
+/* The kernel drops a capability once all its pages are freed: so do we. */
+static void forget_if_gone(struct chunk *c)
+{
+	if (!c->nfree && !c->nused && !c->nlent)
+		c->count = 0;
+}
+
+bool vmf_reclaimable(struct vm_page_ref ref)
+{
+	const struct chunk *c = &st.chunk[ref.chunk];
+
+	return c->own && !c->share_mask;
+}
+
+/* Queue frees of up to `want` free pages of c, one op per run of them. */
+static uint64_t queue_free_runs(int ci, uint64_t want, struct exo_syscall *ops,
+				unsigned *n)
+{
+	const struct chunk *c = &st.chunk[ci];
+	uint64_t queued = 0;
+
+	for (unsigned i = 0; i < c->count && queued < want && *n < EXO_BATCH_MAX;) {
+		unsigned first = i;
+
+		while (i < c->count && queued < want &&
+		       page_state(c, i) == PAGE_FREE) {
+			i++;
+			queued++;
+		}
+		if (i == first) {
+			i++;
+			continue;
+		}
+		ops[(*n)++] = (struct exo_syscall){
+		    .nr = SYS_FRAME_FREE,
+		    .args = {(uint64_t)c->slot, first, i - first}};
+	}
+	return queued;
+}
+
+/* One SYS_BATCH of frees of free pages; the pages actually freed. */
+static uint64_t give_back_batch(uint64_t want)
+{
+	struct exo_syscall ops[EXO_BATCH_MAX];
+	int chunk_of[EXO_BATCH_MAX];
+	unsigned n = 0;
+	uint64_t given = 0;
+	long done;
+
+	for (int i = 0; i < VM_CHUNKS_MAX && n < EXO_BATCH_MAX; i++) {
+		unsigned before = n;
+
+		if (!st.chunk[i].count || !st.chunk[i].own || !st.chunk[i].nfree)
+			continue;
+		want -= queue_free_runs(i, want, ops, &n);
+		for (unsigned k = before; k < n; k++)
+			chunk_of[k] = i;
+		if (!want)
+			break;
+	}
+	done = n ? sys_batch(ops, n) : 0;
+	for (long k = 0; k < done; k++) {
+		struct chunk *c = &st.chunk[chunk_of[k]];
+
+		for (uint64_t p = 0; p < ops[k].args[2]; p++)
+			set_state(c, (unsigned)(ops[k].args[1] + p), PAGE_GONE);
+		given += ops[k].args[2];
+		forget_if_gone(c);
+	}
+	return given;
+}
+
+uint64_t vmf_give_back(uint64_t want)
+{
+	uint64_t given = 0, got;
+
+	while (given < want && (got = give_back_batch(want - given)))
+		given += got;
+	return given;
+}
+
+bool vmf_gone(uint64_t pa, bool *was_used)
+{
+	struct vm_page_ref ref;
+	struct chunk *c;
+	unsigned old;
+
+	if (!vmf_lookup(pa, &ref))
+		return false;
+	c = &st.chunk[ref.chunk];
+	old = page_state(c, ref.index);
+	if (!c->own || old == PAGE_GONE)
+		return false;
+	*was_used = old == PAGE_USED;
+	set_state(c, ref.index, PAGE_GONE);
+	forget_if_gone(c);
+	return true;
+}
+
+uint64_t vmf_resync(void (*mapped)(void *arg, int chunk, uint8_t *bits),
+		    void *arg)
+{
+	uint64_t lost = 0;
+
+	for (int i = 0; i < VM_CHUNKS_MAX; i++) {
+		struct chunk *c = &st.chunk[i];
+		uint8_t bits[EXO_FRAME_ALLOC_MAX / 8] = {0};
+
+		if (!c->count || !c->own || !c->nused)
+			continue;
+		mapped(arg, i, bits);
+		for (unsigned p = 0; p < c->count; p++)
+			if (page_state(c, p) == PAGE_USED &&
+			    !(bits[p / 8] & (1u << (p % 8)))) {
+				set_state(c, p, PAGE_GONE);
+				lost++;
+			}
+		forget_if_gone(c);
+	}
+	return lost;
+}
+
 unsigned vmf_chunks_held(void)
 {
 	unsigned n = 0;
@@ -312,5 +450,15 @@ uint64_t vmf_frames_held(void)
 	for (int i = 0; i < VM_CHUNKS_MAX; i++)
 		if (st.chunk[i].own)
 			n += st.chunk[i].count;
+	return n;
+}
+
+uint64_t vmf_frames_free(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < VM_CHUNKS_MAX; i++)
+		if (st.chunk[i].count && st.chunk[i].own)
+			n += st.chunk[i].nfree;
 	return n;
 }

@@ -245,7 +245,9 @@ static bool heap_init(void)
 	if (heap_ready)
 		return true;
 	libos_preempt_disable();
-	err = vm_reserve(VM_HEAP_BASE, VM_HEAP_MAX, HEAP_PROT, 0);
+	/* Vital: nothing could page a lost heap page back in, so neither
+	 * the revocation policy nor the kernel may take one. */
+	err = vm_reserve(VM_HEAP_BASE, VM_HEAP_MAX, HEAP_PROT, VM_VITAL);
 	libos_preempt_enable();
 	heap_ready = err == E_OK;
 	return heap_ready;

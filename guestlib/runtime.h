@@ -33,8 +33,30 @@ void pte_batch_add(struct pte_batch *b, uint64_t va, long slot, unsigned index,
 		   unsigned perm);
 void pte_batch_flush(struct pte_batch *b);
 
-/* vm.c: internal region flags beside libos_vm.h's VM_SHARED, VM_VITAL. */
+/* ---- vm.c: what the rest of the runtime sees of the VM layer ------------ */
+/* Internal region flags beside libos_vm.h's VM_SHARED, VM_VITAL. */
 #define VM_PRIVATE_PAGES 0x80u /* the LIBOS_PRIVATE pages: fork copies them */
+#define VM_IMAGE 0x40u	       /* the program image: nothing to page it in */
+
+struct region {
+	uint64_t start, end; /* page aligned; end 0: entry unused */
+	uint8_t prot, flags;
+	const struct vm_pager *pager; /* NULL: demand zero */
+};
+
+/* The PTE mapping va, or 0 when a table above it is missing. */
+uint64_t vm_pte(uint64_t va);
+/* The first mapped page at or above va, in address order (0: none);
+ * *r gets its region. */
+uint64_t vm_next_mapped(uint64_t va, const struct region **r);
+
+/* Reclaim work an upcall asks for (vm_run); RECLAIM_* bits. */
+#define RECLAIM_REVOKE 0x1u
+#define RECLAIM_REPOSSESSED 0x2u
+/* Do the work now, or when the layer's tables are no longer mid-change. */
+void vm_run(unsigned work);
+/* Whether a call of the layer is under way (its tables may be mid-change). */
+bool vm_busy(void);
 
 /* ---- frames.c: the frames the VM layer maps -------------------------------
  * Chunks are FRAME (or INITRD) capabilities the process holds: its own
@@ -59,8 +81,8 @@ long vmf_init(void);
 /* A page for pool; *fresh says whether the kernel zeroed it just now. */
 long vmf_alloc(enum vm_pool pool, struct vm_page_ref *out, uint64_t *pa,
 	       bool *fresh);
-/* The page is no longer mapped here. */
-void vmf_put(struct vm_page_ref ref);
+/* The page is no longer mapped here; false if it had been let go already. */
+bool vmf_put(struct vm_page_ref ref);
 bool vmf_lookup(uint64_t pa, struct vm_page_ref *out);
 long vmf_slot(struct vm_page_ref ref);
 /* Whether a page of ref's chunk may be mapped by another process too. */
@@ -79,11 +101,49 @@ long vmf_child_slot(struct vm_page_ref ref);
 void vmf_fork_child(void);
 unsigned vmf_chunks_held(void);
 
+/* Revocation (reclaim.c).  Whether ref's frame is ours alone to reuse or
+ * give back: an own chunk no forked child may map. */
+bool vmf_reclaimable(struct vm_page_ref ref);
+/* Give up to want free pages back to the kernel; how many went. */
+uint64_t vmf_give_back(uint64_t want);
+/* The kernel took the frame at pa: false if it was not ours to track;
+ * *was_used says whether it was mapped here. */
+bool vmf_gone(uint64_t pa, bool *was_used);
+/*
+ * The kernel took more than it listed: every page of ours marked used but
+ * no longer mapped here is gone.  mapped(arg, chunk, bits) sets the bit
+ * of each page of that chunk still mapped.  Returns the pages found gone.
+ */
+uint64_t vmf_resync(void (*mapped)(void *arg, int chunk, uint8_t *bits),
+		    void *arg);
+
+/*
+ * vm.c: queue the unmapping of va and let its frame go (false if it was
+ * let go already), or its re-mapping with its region's protection (which
+ * clears the accessed and dirty bits; false if the region allows no
+ * access).  vm_note_lost: the kernel took that many mapped pages.
+ */
+bool vm_batch_unmap(struct pte_batch *b, uint64_t va);
+bool vm_batch_remap(struct pte_batch *b, uint64_t va);
+void vm_note_lost(uint64_t pages);
+
+/* ---- reclaim.c: the VM layer's side of revocation ------------------------ */
+/* Install the revocation and repossession handlers (unless the program has
+ * its own).  0 or -E_*. */
+long reclaim_init(void);
+/* Do RECLAIM_* work (vm_run calls it with the tables steady). */
+void reclaim_work(unsigned work);
+/* The quota is spent: unmap pages the policy picks so one can be reused.
+ * Whether any was. */
+bool reclaim_for_fill(void);
+void reclaim_add_stats(struct vm_stats *out);
+
 /* vm.c: call fn for every mapped page of every region (fork.c). */
 typedef void (*vm_page_fn)(void *arg, uint64_t va, uint64_t pte, unsigned prot,
 			   unsigned flags, struct vm_page_ref ref);
 void vm_each_page(vm_page_fn fn, void *arg);
 uint64_t vmf_frames_held(void);
+uint64_t vmf_frames_free(void); /* held, not mapped: first to go back */
 
 /* upcall.S: where uenv.entry[] points; the kernel jumps here. */
 void libos_upcall_entry(void);

@@ -23,11 +23,6 @@
 #define VM_STACK_MAX (8ull << 20) /* how far the main stack may grow */
 #define VM_SPURIOUS_MAX 4 /* re-faults at a page that looks fine, then give up */
 
-struct region {
-	uint64_t start, end; /* page aligned; end 0: entry unused */
-	uint8_t prot, flags;
-};
-
 static struct {
 	bool ready;
 	struct region region[VM_REGIONS_MAX];
@@ -35,6 +30,8 @@ static struct {
 	struct vm_stats stats;
 	uint64_t last_fault_va;
 	unsigned repeats;
+	unsigned busy;	  /* vm_enter depth: the tables are mid-change */
+	unsigned pending; /* reclaim work an upcall left for vm_leave */
 } vm LIBOS_PRIVATE;
 
 static uint64_t page_down(uint64_t va)
@@ -50,7 +47,7 @@ static bool page_aligned(uint64_t x)
 /* ---- The page tables, read through the UVPT view ------------------------- */
 
 /* The PTE mapping va, or 0 when a table above it is missing. */
-static uint64_t pte_of(uint64_t va)
+uint64_t vm_pte(uint64_t va)
 {
 	for (int level = 4; level > 1; level--)
 		if (!(*EXO_UVPT_ENTRY(va, level) & EXO_PTE_PRESENT))
@@ -73,17 +70,17 @@ static uint64_t next_candidate(uint64_t va)
 
 bool vm_mapped(uint64_t va)
 {
-	return (pte_of(va) & EXO_PTE_PRESENT) != 0;
+	return (vm_pte(va) & EXO_PTE_PRESENT) != 0;
 }
 
 bool vm_dirty(uint64_t va)
 {
-	return (pte_of(va) & EXO_PTE_DIRTY) != 0;
+	return (vm_pte(va) & EXO_PTE_DIRTY) != 0;
 }
 
 bool vm_accessed(uint64_t va)
 {
-	return (pte_of(va) & EXO_PTE_ACCESSED) != 0;
+	return (vm_pte(va) & EXO_PTE_ACCESSED) != 0;
 }
 
 /* ---- Regions ---------------------------------------------------------- */
@@ -110,16 +107,27 @@ static bool overlaps(uint64_t start, uint64_t end)
 	return false;
 }
 
-static long region_add(uint64_t start, uint64_t end, unsigned prot,
-		       unsigned flags)
+/* A new region like `like` (its prot, flags and pager) over [start, end). */
+static long region_add_like(uint64_t start, uint64_t end,
+			    const struct region *like)
 {
 	for (int i = 0; i < VM_REGIONS_MAX; i++)
 		if (!vm.region[i].end) {
-			vm.region[i] = (struct region){start, end, (uint8_t)prot,
-						       (uint8_t)flags};
+			vm.region[i] = *like;
+			vm.region[i].start = start;
+			vm.region[i].end = end;
 			return E_OK;
 		}
 	return -E_NOMEM;
+}
+
+static long region_add(uint64_t start, uint64_t end, unsigned prot,
+		       unsigned flags)
+{
+	const struct region like = {.prot = (uint8_t)prot,
+				    .flags = (uint8_t)flags};
+
+	return region_add_like(start, end, &like);
 }
 
 /* Make `at` a region boundary, if it lies inside one. */
@@ -130,7 +138,7 @@ static long region_split(uint64_t at)
 
 	if (!r || r->start == at)
 		return E_OK;
-	err = region_add(at, r->end, r->prot, r->flags);
+	err = region_add_like(at, r->end, r);
 	if (err == E_OK)
 		r->end = at;
 	return err;
@@ -146,7 +154,7 @@ static void region_merge(void)
 			struct region *b = &vm.region[j];
 
 			if (b->end && b->start == a->end && b->prot == a->prot &&
-			    b->flags == a->flags) {
+			    b->flags == a->flags && b->pager == a->pager) {
 				a->end = b->end;
 				b->end = 0;
 				j = -1; /* a grew: look again from the start */
@@ -168,11 +176,14 @@ static bool covered(uint64_t start, uint64_t end)
 	return true;
 }
 
+/* Pages nothing could page back in (the image, the runtime's own, and
+ * what the program marks VM_VITAL) take vital frames. */
 static enum vm_pool pool_of(const struct region *r)
 {
-	return r->flags & VM_SHARED  ? VM_POOL_SHARED
-	       : r->flags & VM_VITAL ? VM_POOL_VITAL
-				     : VM_POOL_PRIVATE;
+	return r->flags & VM_SHARED ? VM_POOL_SHARED
+	       : r->flags & (VM_VITAL | VM_IMAGE | VM_PRIVATE_PAGES)
+		   ? VM_POOL_VITAL
+		   : VM_POOL_PRIVATE;
 }
 
 /* ---- Mapping --------------------------------------------------------- */
@@ -192,31 +203,71 @@ static bool page_ref(uint64_t pte, struct vm_page_ref *ref)
 	return (pte & EXO_PTE_PRESENT) && vmf_lookup(pte & EXO_PTE_ADDR, ref);
 }
 
-/* Give va a zeroed frame of r's pool, mapped with r's protection. */
+/*
+ * A frame for a page of r.  When the quota is spent, room is made: frames
+ * held unmapped (in other pools' chunks) go back to the kernel, so that a
+ * chunk of r's pool can be had; failing that, the revocation policy
+ * evicts pages of ours (reclaim.c), reused as they are or given back in
+ * turn.  Each step frees something or gives up, so this ends.
+ */
+static long frame_for(const struct region *r, struct vm_page_ref *ref,
+		      uint64_t *pa, bool *fresh)
+{
+	long err;
+
+	while ((err = vmf_alloc(pool_of(r), ref, pa, fresh)) == -E_NOMEM &&
+	       (vmf_give_back(UINT64_MAX) || reclaim_for_fill()))
+		;
+	return err;
+}
+
+/*
+ * Give va a frame of r's pool holding its contents, mapped with r's
+ * protection: zeros, or what r's pager pages in.  The page is mapped
+ * writable first when those contents must be written in.  A frame the
+ * kernel took without listing it (the repossession vector overflowed)
+ * fails to map: it is marked gone and another one tried.  A mapping that
+ * needs a new page table, when the quota is spent, needs a frame given
+ * back first.
+ */
 static long fill(const struct region *r, uint64_t va)
 {
 	struct vm_page_ref ref;
 	uint64_t pa;
-	bool fresh;
-	long err = vmf_alloc(pool_of(r), &ref, &pa, &fresh);
+	bool fresh, prepare, was_used;
+	long err;
 
-	if (err)
-		return err;
-	/* A frame used before holds old data: zero it through a writable
-	 * mapping first. */
-	if (!fresh) {
+	for (;;) {
+		if ((err = frame_for(r, &ref, &pa, &fresh)))
+			return err;
+		prepare = !fresh || r->pager;
 		err = map_one(va, vmf_slot(ref), ref.index,
-			      EXO_MAP_READ | EXO_MAP_WRITE);
-		if (!err)
-			memset((void *)va, 0, EXO_PAGE_SIZE);
+			      prepare ? EXO_MAP_READ | EXO_MAP_WRITE : r->prot);
+		if (err == -E_BADCAP && vmf_gone(pa, &was_used))
+			continue;
+		if (err != -E_NOMEM)
+			break;
+		/* A page table the kernel needs is charged to the quota. */
+		vmf_put(ref);
+		if (!vmf_give_back(1) &&
+		    !(reclaim_for_fill() && vmf_give_back(1)))
+			return err;
 	}
-	if (!err && (fresh || r->prot != (EXO_MAP_READ | EXO_MAP_WRITE)))
-		err = map_one(va, vmf_slot(ref), ref.index, r->prot);
+	if (!err && prepare) {
+		if (!fresh)
+			memset((void *)va, 0, EXO_PAGE_SIZE);
+		if (r->pager) {
+			r->pager->page_in(r->pager->arg, va);
+			vm.stats.page_ins++;
+		}
+		if (r->prot != (EXO_MAP_READ | EXO_MAP_WRITE))
+			err = map_one(va, vmf_slot(ref), ref.index, r->prot);
+	}
 	if (err) {
 		vmf_put(ref);
 		return err;
 	}
-	vm.stats.zero_fills++;
+	vm.stats.zero_fills += !r->pager;
 	vm.stats.pages_mapped++;
 	return E_OK;
 }
@@ -237,7 +288,7 @@ static long unshare(const struct region *r, uint64_t va, uint64_t pte)
 		vm.stats.cow_reuses++;
 		return map_one(va, vmf_slot(old), old.index, r->prot);
 	}
-	if ((err = vmf_alloc(pool_of(r), &new, &pa, &fresh)))
+	if ((err = frame_for(r, &new, &pa, &fresh)))
 		return err;
 	/* One call: the old frame at the scratch page, the new one at va. */
 	ops[0] = (struct exo_pte_op){LIBOS_VM_SCRATCH, (uint32_t)vmf_slot(old),
@@ -289,7 +340,7 @@ bool vm_handle_fault(struct exo_upcall_frame *f)
 	need = write ? EXO_MAP_WRITE : fetch ? EXO_MAP_EXEC : EXO_MAP_READ;
 	if (!r || !(r->prot & need))
 		return app_fault(f->addr, write, f);
-	pte = pte_of(va);
+	pte = vm_pte(va);
 	if (!(pte & EXO_PTE_PRESENT))
 		err = fill(r, va);
 	else if (write && !(pte & EXO_PTE_WRITABLE))
@@ -347,13 +398,13 @@ static long describe_image(void)
 	for (uint64_t va = VM_USER_BASE; va <= end && err == E_OK;
 	     va += EXO_PAGE_SIZE) {
 		bool boundary = va == end || va == priv || va == priv_end ||
-				prot_of(pte_of(va)) !=
-					prot_of(pte_of(start));
+				prot_of(vm_pte(va)) !=
+					prot_of(vm_pte(start));
 
 		if (!boundary || va == start)
 			continue;
-		err = region_add(start, va, prot_of(pte_of(start)),
-				 start == priv ? VM_PRIVATE_PAGES : 0);
+		err = region_add(start, va, prot_of(vm_pte(start)),
+				 start == priv ? VM_PRIVATE_PAGES : VM_IMAGE);
 		start = va;
 	}
 	return err;
@@ -365,22 +416,85 @@ long vm_ready(void)
 
 	if (vm.ready)
 		return E_OK;
+	/* The main stack is vital: nothing could page its contents back. */
 	if ((err = vmf_init()) || (err = describe_image()) ||
 	    (err = region_add(EXO_USER_STACK_TOP - VM_STACK_MAX,
 			      EXO_USER_STACK_TOP, EXO_MAP_READ | EXO_MAP_WRITE,
-			      0)))
+			      VM_VITAL)))
 		return err;
 	vm.ready = true;
 	if ((err = libos_upcall_init()))
 		return err;
 	if (!libos_has_handler(EXO_UPCALL_EXCEPTION))
 		err = libos_set_handler(EXO_UPCALL_EXCEPTION, on_exception);
-	return err;
+	return err ? err : reclaim_init();
 }
+
+/*
+ * Changes to the tables happen between vm_enter and vm_leave: threads are
+ * not switched meanwhile, and a revocation or repossession upcall that
+ * arrives then only leaves its work in vm.pending (vm_run); the outermost
+ * vm_leave does it.  The page-fault path needs neither: it runs on the
+ * upcall stack, where no other upcall interrupts it.
+ */
+static void vm_enter(void)
+{
+	libos_preempt_disable();
+	vm.busy++;
+}
+
+static void vm_leave(void)
+{
+	if (vm.busy == 1) {
+		for (;;) {
+			unsigned work;
+
+			while ((work = vm.pending)) {
+				vm.pending = 0;
+				reclaim_work(work);
+			}
+			vm.busy = 0;
+			/* An upcall between the check and here left work. */
+			__asm__ volatile("" ::: "memory");
+			if (!vm.pending)
+				break;
+			vm.busy = 1;
+		}
+	} else {
+		vm.busy--;
+	}
+	libos_preempt_enable();
+}
+
+void vm_run(unsigned work)
+{
+	if (vm.busy) {
+		vm.pending |= work;
+		return;
+	}
+	vm_enter();
+	reclaim_work(work);
+	vm_leave();
+}
+
+bool vm_busy(void)
+{
+	return vm.busy != 0;
+}
+
+/* A public call's body, between vm_enter and vm_leave. */
+#define VM_LOCKED(call)                                                        \
+	({                                                                     \
+		long locked_err_;                                              \
+		vm_enter();                                                    \
+		locked_err_ = (call);                                          \
+		vm_leave();                                                    \
+		locked_err_;                                                   \
+	})
 
 /* ---- The calls -------------------------------------------------------- */
 
-long vm_reserve(uint64_t va, uint64_t len, unsigned prot, unsigned flags)
+static long reserve(uint64_t va, uint64_t len, unsigned prot, unsigned flags)
 {
 	long err = vm_ready();
 
@@ -394,6 +508,11 @@ long vm_reserve(uint64_t va, uint64_t len, unsigned prot, unsigned flags)
 	if (overlaps(va, va + len))
 		return -E_BUSY;
 	return region_add(va, va + len, prot, flags);
+}
+
+long vm_reserve(uint64_t va, uint64_t len, unsigned prot, unsigned flags)
+{
+	return VM_LOCKED(reserve(va, len, prot, flags));
 }
 
 /* Start the layer; then [va, va + len) must be whole pages inside
@@ -410,31 +529,40 @@ static long ready_range(uint64_t va, uint64_t len)
 	return E_OK;
 }
 
+bool vm_batch_unmap(struct pte_batch *b, uint64_t va)
+{
+	struct vm_page_ref ref;
+
+	pte_batch_add(b, va, 0, 0, 0);
+	if (!page_ref(vm_pte(va), &ref) || !vmf_put(ref))
+		return false;
+	vm.stats.pages_mapped--;
+	return true;
+}
+
+void vm_note_lost(uint64_t pages)
+{
+	vm.stats.pages_mapped -= pages;
+}
+
 /* Unmap every mapped page of [va, end) and let its frame go. */
 static long unmap_range(uint64_t va, uint64_t end)
 {
 	struct pte_batch b = {.env = EXO_SLOT_SELF};
 
 	while (va < end && !b.err) {
-		uint64_t pte = pte_of(va);
-		struct vm_page_ref ref;
-
-		if (!(pte & EXO_PTE_PRESENT)) {
+		if (!(vm_pte(va) & EXO_PTE_PRESENT)) {
 			va = next_candidate(va);
 			continue;
 		}
-		pte_batch_add(&b, va, 0, 0, 0);
-		if (page_ref(pte, &ref)) {
-			vmf_put(ref);
-			vm.stats.pages_mapped--;
-		}
+		vm_batch_unmap(&b, va);
 		va += EXO_PAGE_SIZE;
 	}
 	pte_batch_flush(&b);
 	return b.err;
 }
 
-long vm_release(uint64_t va, uint64_t len)
+static long release(uint64_t va, uint64_t len)
 {
 	uint64_t end = va + len;
 	long err = ready_range(va, len);
@@ -454,6 +582,11 @@ long vm_release(uint64_t va, uint64_t len)
 	return E_OK;
 }
 
+long vm_release(uint64_t va, uint64_t len)
+{
+	return VM_LOCKED(release(va, len));
+}
+
 /* The protection a mapped page gets under prot: never writable while
  * its frame may be shared copy-on-write. */
 static unsigned page_perm(const struct region *r, uint64_t pte,
@@ -465,27 +598,32 @@ static unsigned page_perm(const struct region *r, uint64_t pte,
 	return cow ? r->prot & ~EXO_MAP_WRITE : r->prot;
 }
 
+bool vm_batch_remap(struct pte_batch *b, uint64_t va)
+{
+	uint64_t pte = vm_pte(va);
+	const struct region *r = region_find(va);
+	struct vm_page_ref ref;
+
+	if (!page_ref(pte, &ref) || !r)
+		return true;
+	if (r->prot == VM_PROT_NONE)
+		return false;
+	pte_batch_add(b, va, vmf_slot(ref), ref.index, page_perm(r, pte, ref));
+	return true;
+}
+
 /* Re-map every mapped page of [va, end) with its region's protection. */
 static long remap_range(uint64_t va, uint64_t end)
 {
 	struct pte_batch b = {.env = EXO_SLOT_SELF};
 
 	while (va < end && !b.err) {
-		uint64_t pte = pte_of(va);
-		const struct region *r = region_find(va);
-		struct vm_page_ref ref;
-
-		if (!page_ref(pte, &ref) || !r) {
-			va = (pte & EXO_PTE_PRESENT) ? va + EXO_PAGE_SIZE
-						     : next_candidate(va);
+		if (!(vm_pte(va) & EXO_PTE_PRESENT)) {
+			va = next_candidate(va);
 			continue;
 		}
-		if (r->prot == VM_PROT_NONE) {
+		if (!vm_batch_remap(&b, va))
 			b.err = -E_INVAL;
-			break;
-		}
-		pte_batch_add(&b, va, vmf_slot(ref), ref.index,
-			  page_perm(r, pte, ref));
 		va += EXO_PAGE_SIZE;
 	}
 	pte_batch_flush(&b);
@@ -496,14 +634,38 @@ static long remap_range(uint64_t va, uint64_t end)
 static bool any_mapped(uint64_t va, uint64_t end)
 {
 	while (va < end) {
-		if (pte_of(va) & EXO_PTE_PRESENT)
+		if (vm_pte(va) & EXO_PTE_PRESENT)
 			return true;
 		va = next_candidate(va);
 	}
 	return false;
 }
 
-long vm_protect(uint64_t va, uint64_t len, unsigned prot)
+/*
+ * Make [va, end) whole regions and give them prot, or (set_pager) the
+ * pager instead.  0 or -E_NOMEM (no entry left to split a region).
+ */
+static long regions_set(uint64_t va, uint64_t end, unsigned prot,
+			const struct vm_pager *pager, bool set_pager)
+{
+	long err;
+
+	if ((err = region_split(va)) || (err = region_split(end)))
+		return err;
+	for (int i = 0; i < VM_REGIONS_MAX; i++) {
+		struct region *r = &vm.region[i];
+
+		if (!r->end || r->start < va || r->end > end)
+			continue;
+		if (set_pager)
+			r->pager = pager;
+		else
+			r->prot = (uint8_t)prot;
+	}
+	return E_OK;
+}
+
+static long protect(uint64_t va, uint64_t len, unsigned prot)
 {
 	uint64_t end = va + len;
 	long err = ready_range(va, len);
@@ -513,20 +675,19 @@ long vm_protect(uint64_t va, uint64_t len, unsigned prot)
 	if ((prot & ~(EXO_MAP_READ | EXO_MAP_WRITE | EXO_MAP_EXEC)) ||
 	    (prot == VM_PROT_NONE && any_mapped(va, end)))
 		return -E_INVAL;
-	if ((err = region_split(va)) || (err = region_split(end)))
+	if ((err = regions_set(va, end, prot, NULL, false)))
 		return err;
-	for (int i = 0; i < VM_REGIONS_MAX; i++) {
-		struct region *r = &vm.region[i];
-
-		if (r->end && r->start >= va && r->end <= end)
-			r->prot = (uint8_t)prot;
-	}
 	err = remap_range(va, end);
 	region_merge();
 	return err;
 }
 
-long vm_populate(uint64_t va, uint64_t len)
+long vm_protect(uint64_t va, uint64_t len, unsigned prot)
+{
+	return VM_LOCKED(protect(va, len, prot));
+}
+
+static long populate(uint64_t va, uint64_t len)
 {
 	uint64_t end = va + len;
 	long err = ready_range(va, len);
@@ -534,12 +695,17 @@ long vm_populate(uint64_t va, uint64_t len)
 	if (err)
 		return err;
 	for (; va < end && err == E_OK; va += EXO_PAGE_SIZE)
-		if (!(pte_of(va) & EXO_PTE_PRESENT))
+		if (!(vm_pte(va) & EXO_PTE_PRESENT))
 			err = fill(region_find(va), va);
 	return err;
 }
 
-long vm_clear_bits(uint64_t va, uint64_t len)
+long vm_populate(uint64_t va, uint64_t len)
+{
+	return VM_LOCKED(populate(va, len));
+}
+
+static long clear_bits(uint64_t va, uint64_t len)
 {
 	long err = vm_ready();
 
@@ -551,10 +717,70 @@ long vm_clear_bits(uint64_t va, uint64_t len)
 	return remap_range(va, va + len);
 }
 
+long vm_clear_bits(uint64_t va, uint64_t len)
+{
+	return VM_LOCKED(clear_bits(va, len));
+}
+
+static long set_pager(uint64_t va, uint64_t len, const struct vm_pager *pager)
+{
+	long err = ready_range(va, len);
+
+	if (err)
+		return err;
+	if (pager && !pager->page_in)
+		return -E_INVAL;
+	err = regions_set(va, va + len, 0, pager, true);
+	region_merge();
+	return err;
+}
+
+long vm_set_pager(uint64_t va, uint64_t len, const struct vm_pager *pager)
+{
+	return VM_LOCKED(set_pager(va, len, pager));
+}
+
 void vm_get_stats(struct vm_stats *out)
 {
 	*out = vm.stats;
 	out->frames_held = vmf_frames_held();
+	out->frames_free = vmf_frames_free();
+	reclaim_add_stats(out);
+}
+
+/* ---- For revocation (reclaim.c) ------------------------------------------ */
+
+/* The region holding va or, failing that, the first one above it. */
+static const struct region *region_from(uint64_t va)
+{
+	const struct region *best = NULL;
+
+	for (int i = 0; i < VM_REGIONS_MAX; i++) {
+		const struct region *r = &vm.region[i];
+
+		if (r->end && r->end > va && (!best || r->start < best->start))
+			best = r;
+	}
+	return best;
+}
+
+uint64_t vm_next_mapped(uint64_t va, const struct region **out)
+{
+	const struct region *r;
+
+	while ((r = region_from(va))) {
+		if (va < r->start)
+			va = r->start;
+		while (va < r->end) {
+			if (vm_pte(va) & EXO_PTE_PRESENT) {
+				*out = r;
+				return va;
+			}
+			va = next_candidate(va);
+		}
+		va = r->end;
+	}
+	return 0;
 }
 
 /* ---- For fork (fork.c) -------------------------------------------------- */
@@ -565,7 +791,7 @@ void vm_each_page(vm_page_fn fn, void *arg)
 		const struct region *r = &vm.region[i];
 
 		for (uint64_t va = r->start; r->end && va < r->end;) {
-			uint64_t pte = pte_of(va);
+			uint64_t pte = vm_pte(va);
 			struct vm_page_ref ref;
 
 			if (!page_ref(pte, &ref)) {

@@ -98,18 +98,79 @@ typedef bool (*vm_fault_fn)(uint64_t addr, bool write,
 			    struct exo_upcall_frame *frame);
 vm_fault_fn vm_set_fault_handler(vm_fault_fn fn);
 
+/*
+ * Backing store.  A region with a pager is the application's to fill: a
+ * page of it gets its contents from pager->page_in, called with the page
+ * mapped writable (and zeroed) on the upcall stack, at its first touch and
+ * again whenever it comes back after the layer or the kernel took its
+ * frame.  Before the layer gives up a dirty page of such a region it calls
+ * pager->page_out (if not NULL) with the page still mapped, so that the
+ * store keeps what was written.  Pages of a region without a pager come
+ * back zero-filled.  The pager must outlive the region's use of it; its
+ * calls must not block (they may run inside an upcall handler).
+ * vm_set_pager(va, len, NULL) makes the range demand-zero again.
+ * Returns 0 or a negative E_*.
+ */
+struct vm_pager {
+	void (*page_in)(void *arg, uint64_t va);
+	void (*page_out)(void *arg, uint64_t va);
+	void *arg;
+};
+long vm_set_pager(uint64_t va, uint64_t len, const struct vm_pager *pager);
+
+/*
+ * Revocation, and replacement within the quota.  Frames become short in
+ * two ways: the kernel asks for some back (the revocation upcall, with a
+ * deadline), or a fault needs a frame when the quota is spent.  Either way
+ * the layer first uses what costs nothing (frames it holds but has not
+ * mapped), then asks the revocation policy which mapped pages to give up.
+ *
+ * Which pages may go: mapped pages of our own frames (not shared with a
+ * forked child) in regions that are not VM_VITAL, nor the program image,
+ * nor the runtime's own.  When the quota is spent, only pages of regions
+ * with a pager (their contents come back); when the kernel demands frames,
+ * pages without a pager too (they come back as zeros: the kernel would
+ * take non-vital frames anyway at the deadline, and the policy chooses
+ * better than it).  The runtime keeps what it cannot lose vital: the
+ * stacks and the heap.  vm_reclaimable(va, demanded) says whether va's
+ * page may go.
+ *
+ * A policy writes up to max addresses of pages it would give up, in the
+ * order it prefers, into out and returns how many; it is asked for `want`
+ * pages (it may name more, or fewer: the layer asks again, and stops when
+ * the policy names nothing new).  It runs inside upcall handlers and the
+ * fault path: it must not block, and should not touch unmapped memory.
+ * The default, vm_policy_clock, is least-recently-used by the accessed
+ * bits (the clock algorithm: a page touched since the hand last passed
+ * gets a second chance, its bit cleared).  vm_set_policy(NULL) restores
+ * the default; it returns the previous policy.
+ *
+ * When the kernel takes frames by force (repossession), the layer notes
+ * which; their pages fault back in as any untouched page does.
+ */
+typedef unsigned (*vm_policy_fn)(uint64_t want, bool demanded, uint64_t *out,
+				 unsigned max);
+vm_policy_fn vm_set_policy(vm_policy_fn fn);
+unsigned vm_policy_clock(uint64_t want, bool demanded, uint64_t *out,
+			 unsigned max);
+bool vm_reclaimable(uint64_t va, bool demanded);
+
 /* Counters, for tests, experiments and the revocation policies. */
 struct vm_stats {
-	uint64_t faults;	  /* page faults that reached the layer */
-	uint64_t zero_fills;	  /* demand-zero pages given a frame */
-	uint64_t cow_copies;	  /* copy-on-write pages copied */
-	uint64_t cow_reuses;	  /* copy-on-write pages no one else held */
-	uint64_t refaults;	  /* pages faulted back after they were taken */
-	uint64_t app_faults;	  /* faults handed to the application */
-	uint64_t frames_held;	  /* frames from the kernel, in use or not */
-	uint64_t pages_mapped;	  /* of them, mapped in a region */
-	uint64_t pages_returned;  /* given back on a revocation request */
-	uint64_t pages_taken;	  /* repossessed by force */
+	uint64_t faults;	 /* page faults that reached the layer */
+	uint64_t zero_fills;	 /* demand-zero pages given a frame */
+	uint64_t page_ins;	 /* pages a pager filled */
+	uint64_t page_outs;	 /* dirty pages a pager saved */
+	uint64_t cow_copies;	 /* copy-on-write pages copied */
+	uint64_t cow_reuses;	 /* copy-on-write pages no one else held */
+	uint64_t app_faults;	 /* faults handed to the application */
+	uint64_t frames_held;	 /* frames from the kernel, in use or not */
+	uint64_t frames_free;	 /* of them, mapped nowhere: free to give */
+	uint64_t pages_mapped;	 /* of them, mapped in a region */
+	uint64_t pages_evicted;	 /* unmapped by the policy */
+	uint64_t revocations;	 /* revocation requests answered */
+	uint64_t pages_returned; /* given back on those requests */
+	uint64_t pages_taken;	 /* repossessed by force */
 };
 void vm_get_stats(struct vm_stats *out);
 
