@@ -7,6 +7,7 @@ packages=(
 	build-essential autoconf automake libtool pkg-config
 	linux-libc-dev libinih-dev check cpio
 	qemu-system-x86 valgrind
+	gnuplot-nox
 )
 
 as_root=()
