@@ -1,6 +1,6 @@
 /*
  * cmdline.h: the kernel command line (exo/kern/cmdline.c): `key=value`
- * words separated by spaces.
+ * words separated by spaces, then, after a lone `--`, the boot arguments.
  *
  *   tick=DURATION   timer period: a number and us, ms or s; 1us..1s
  *   test=boot       run the built-in self-tests
@@ -12,6 +12,9 @@
  *   slice=DURATION  time-slice length: 100us..1s (default 10ms)
  *   revoke=DURATION how long an env has to answer a revocation request:
  *                   1ms..1h (default 50ms)
+ *   -- WORD...      the rest of the line: arguments every boot env finds
+ *                   in its uenv (struct exo_args, exo/abi.h), at most
+ *                   EXO_ARGS_MAX bytes with a NUL after each word
  */
 #ifndef EXO_CMDLINE_H
 #define EXO_CMDLINE_H
@@ -19,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <exo/abi.h>
 
 #include "fault.h"
 #include "violate.h"
@@ -48,6 +53,9 @@ struct cmdline {
 	unsigned nrun;
 	uint64_t slice_us;
 	uint64_t revoke_us;
+	const char *args; /* the line after "--"; NULL: no "--" */
+	unsigned argc;	  /* words in it */
+	unsigned args_len; /* bytes they take in struct exo_args */
 };
 
 /*
@@ -56,5 +64,8 @@ struct cmdline {
  */
 bool cmdline_parse(const char *s, struct cmdline *out, char *err,
 		   size_t errlen);
+
+/* The boot arguments cl parsed, in struct exo_args's form, into *out. */
+void cmdline_args_write(const struct cmdline *cl, struct exo_args *out);
 
 #endif /* EXO_CMDLINE_H */

@@ -1,7 +1,9 @@
 /*
- * cmdline.c: parsing the command line into struct cmdline.  A word is a
- * run of non-space characters; each must be key=value with a known key and
- * a value that key accepts.
+ * cmdline.c: parsing the command line into struct cmdline, and the boot
+ * arguments in the form the uenv carries them (struct exo_args).  A word
+ * is a run of non-space characters; each must be key=value with a known
+ * key and a value that key accepts, up to a lone "--": the words after it
+ * are the boot envs' arguments, whatever they say.
  */
 #include <string.h>
 
@@ -14,6 +16,7 @@
 #define DECIMAL 10
 #define US_PER_MS 1000u
 #define US_PER_S 1000000u
+#define ARGS_MARK "--"
 
 struct word {
 	const char *key, *value;
@@ -157,6 +160,61 @@ static bool parse_word(const struct word *w, struct cmdline *out, char *err,
 	return false;
 }
 
+/*
+ * The next word at or after *s into *w, and *s past it; false at the end
+ * of the line.
+ */
+static bool next_word(const char **s, struct cmdline_word *w)
+{
+	const char *p = *s, *end;
+
+	while (*p == ' ')
+		p++;
+	for (end = p; *end && *end != ' ';)
+		end++;
+	*s = end;
+	*w = (struct cmdline_word){p, (int)(end - p)};
+	return end > p;
+}
+
+/* Count and measure the words after "--" as struct exo_args holds them. */
+static bool parse_args(const char *s, struct cmdline *out, char *err,
+		       size_t errlen)
+{
+	struct cmdline_word w;
+
+	out->args = s;
+	while (next_word(&s, &w)) {
+		/* Each word takes a NUL after it. */
+		if (out->args_len + w.len + 1 > EXO_ARGS_MAX) {
+			ksnprintf(
+			    err, errlen,
+			    "arguments after %s too long at \"%.*s\": "
+			    "more than %d bytes with a NUL after each word",
+			    ARGS_MARK, w.len, w.s, EXO_ARGS_MAX);
+			return false;
+		}
+		out->args_len += w.len + 1;
+		out->argc++;
+	}
+	return true;
+}
+
+void cmdline_args_write(const struct cmdline *cl, struct exo_args *out)
+{
+	const char *s = cl->args;
+	struct cmdline_word w;
+	char *to = out->text;
+
+	memset(out, 0, sizeof(*out));
+	out->argc = cl->argc;
+	out->len = cl->args_len;
+	while (s && next_word(&s, &w)) {
+		memcpy(to, w.s, w.len);
+		to += w.len + 1; /* past the NUL the memset left */
+	}
+}
+
 /* Split the word [s, end) at its '='. */
 static bool split_word(const char *s, const char *end, struct word *w)
 {
@@ -174,22 +232,20 @@ bool cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen)
 				.slice_us = SLICE_DEFAULT_US,
 				.revoke_us = REVOKE_GRACE_DEFAULT_US};
 	for (;;) {
-		const char *end;
+		struct cmdline_word cw;
 		struct word w;
 
-		while (*s == ' ')
-			s++;
-		if (!*s)
+		if (!next_word(&s, &cw))
 			return true;
-		for (end = s; *end && *end != ' ';)
-			end++;
-		if (!split_word(s, end, &w)) {
+		if (cw.len == (int)strlen(ARGS_MARK) &&
+		    !memcmp(cw.s, ARGS_MARK, cw.len))
+			return parse_args(s, out, err, errlen);
+		if (!split_word(cw.s, cw.s + cw.len, &w)) {
 			ksnprintf(err, errlen, "\"%.*s\" is not key=value",
-				  (int)(end - s), s);
+				  cw.len, cw.s);
 			return false;
 		}
 		if (!parse_word(&w, out, err, errlen))
 			return false;
-		s = end;
 	}
 }

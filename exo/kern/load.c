@@ -6,7 +6,8 @@
  * once, since the loader refuses such segments); the bytes past a
  * segment's file contents are zero, as every new frame is.  The image and
  * stack frames are one allocation the env holds in EXO_SLOT_IMAGE, so its
- * library OS can name every frame it has mapped (to fork, say).
+ * library OS can name every frame it has mapped (to fork, say).  Each
+ * finds the command line's boot arguments (after "--") in its uenv.
  */
 #include <string.h>
 
@@ -194,9 +195,10 @@ static void give_slices(struct env *e, uint64_t mask)
 	captab_insert(&e->caps, EXO_SLOT_BOOT_SLICES, &c);
 }
 
-static void start_one(const struct cmdline_word *prog, int index,
-		      uint64_t frames, unsigned slots)
+static void start_one(const struct cmdline *cl, int index, uint64_t frames,
+		      unsigned slots)
 {
+	const struct cmdline_word *prog = &cl->run[index];
 	struct exo_regs regs = {.rsp = EXO_USER_STACK_TOP};
 	struct cpio_entry img;
 	struct image_frames fr;
@@ -215,6 +217,7 @@ static void start_one(const struct cmdline_word *prog, int index,
 	    (why = give_stack(e, &fr)))
 		bad_program(prog->s, prog->len, why);
 	env_set_context(e, &regs);
+	cmdline_args_write(cl, &env_uenv(e)->args);
 	give_initrd(e);
 	quota_charge(&e->slots, slots);
 	if (slots_alloc(&slot_vector, e->id, slots, false, &mask))
@@ -233,5 +236,5 @@ void load_boot_envs(const struct cmdline *cl)
 
 	slots_init(&slot_vector);
 	for (unsigned i = 0; i < cl->nrun; i++)
-		start_one(&cl->run[i], (int)i, frames, slots);
+		start_one(cl, (int)i, frames, slots);
 }

@@ -168,6 +168,21 @@ long libos_spawn_stopped(const char *name, uint64_t frame_quota,
 			 unsigned slots);
 long libos_spawn_free(long env_slot);
 
+/*
+ * Boot arguments (args.c): the words after a lone "--" on the kernel
+ * command line (`run=init -- hello t_fork`), which every boot env gets in
+ * its uenv (struct exo_args).  libos_argc() says how many there are;
+ * libos_argv(i) returns word i, NUL-terminated, for 0 <= i < argc (NULL
+ * otherwise).  Word 0 is the first word after "--", not the program's
+ * name.  The words live in this env's uenv page: read-only by
+ * convention, valid while the env lives.  Children have none: neither
+ * libos_spawn nor libos_fork passes arguments, and a forked child has a
+ * uenv page of its own, so a word's address taken before a fork names
+ * an empty string in the child (copy the word first if it needs it).
+ */
+int libos_argc(void);
+const char *libos_argv(int i);
+
 /* ---- Processes (fork.c, proc.c) ------------------------------------------
  * libos_fork() copies this process into a child env, copy-on-write: the
  * child sees every region (libos_vm.h) as it was, at the same addresses,

@@ -8,7 +8,10 @@
  * counter under preemption, trylock, condition variables (a bounded
  * buffer with producers and consumers, broadcast), sleep ordering and
  * length, hundreds of threads created and joined with their stacks'
- * frames reused, and fork from a thread.  Run with short slices
+ * frames reused, and fork of a process whose threads are mid-work
+ * (holding and waiting on mutexes, sleeping): the child has the forking
+ * thread alone, the parent's threads all finish, and memory written
+ * after the fork stays on its side.  Run with short slices
  * (tests/boot/envs.sh) so that preemption comes often.
  */
 #include "t_util.h"
@@ -41,7 +44,7 @@
 #define DEEP 5			 /* call depth before libos_thread_exit */
 #define EXIT_VALUE 0x5eed
 #define US_PER_MS 1000
-#define FORK_CHILD_OK 7 /* the forked child's exit code when all is well */
+#define FORK_CHILD_OK 32 /* the forked child's exit code when all is well */
 
 static uint64_t tsc_khz;
 
@@ -558,41 +561,215 @@ static void stress(void)
 	       held_first);
 }
 
-/* ---- fork -------------------------------------------------------------- */
+/* ---- fork ---------------------------------------------------------------
+ * A busy process forks.  When a forker thread calls fork, the other
+ * threads are all alive and mid-work: a holder sleeps holding busy_lock,
+ * a waiter is blocked on it, workers count under work_lock (yielding
+ * while they hold it), nappers sleep, and a marker waits to write.  In
+ * the child only the forker goes on: alone, it makes threads of its own
+ * that use malloc and a fresh mutex, and exits with a code that says
+ * which checks failed.  In the parent every thread finishes its work.
+ *
+ * Isolation, both ways, at one address: after the fork the parent's
+ * marker writes parent_mark and only then says so (hs->parent_wrote),
+ * so the child's read comes after the write; the child writes
+ * child_mark, which the parent reads once the child has ended.  The
+ * handshake page is a VM_SHARED region, the one memory both see.
+ */
+#define WORKERS 2
+#define NAPPERS 2
+#define AFTER_FORK_ROUNDS 5 /* work each does once the fork is done */
+#define CHILD_THREADS 4
+#define CHILD_ALLOC 3000 /* bytes each child thread mallocs */
+#define MARK_BEFORE 0x1111
+#define MARK_PARENT 0x2222
+#define MARK_CHILD 0x3333
+#define HANDSHAKE_VA T_VA(0)
 
-static volatile bool sleeper_stop;
+/* The child's exit code: FORK_CHILD_OK plus a bit per failed check. */
+#define CHILD_NOT_ALONE 0x1
+#define CHILD_NO_HANDSHAKE 0x2
+#define CHILD_SAW_PARENT 0x4
+#define CHILD_THREADS_FAILED 0x8
+_Static_assert((FORK_CHILD_OK & 0xf) == 0 &&
+		       FORK_CHILD_OK + 0xf <= EXO_ENV_EXIT_MAX,
+	       "the child's failure bits stay apart from FORK_CHILD_OK");
 
-/* Sleeps until told to stop: a second thread in the parent at fork. */
-static void *napper(void *arg)
+/* The busy threads, by their index in forking()'s table. */
+enum {
+	B_HOLDER,
+	B_WAITER,
+	B_WORKER,
+	B_NAPPER = B_WORKER + WORKERS,
+	B_MARKER = B_NAPPER + NAPPERS,
+	BUSY_THREADS
+};
+
+static struct handshake {
+	volatile uint32_t parent_wrote, child_wrote;
+} *hs;
+
+static volatile uint64_t parent_mark = MARK_BEFORE, child_mark = MARK_BEFORE;
+static volatile unsigned ready; /* busy threads started */
+static volatile bool holding, fork_done, holder_released;
+static libos_mutex_t busy_lock = LIBOS_MUTEX_INIT;
+static libos_mutex_t work_lock = LIBOS_MUTEX_INIT;
+static volatile uint64_t work_total;
+static libos_mutex_t child_lock = LIBOS_MUTEX_INIT; /* the child's own */
+static uint64_t child_sum;
+
+static void busy_ready(void)
 {
-	while (!sleeper_stop)
+	__atomic_add_fetch(&ready, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Holds busy_lock across the fork, asleep, and a while after it. */
+static void *holder(void *arg)
+{
+	libos_mutex_lock(&busy_lock);
+	holding = true;
+	busy_ready();
+	while (!fork_done)
 		libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
+	libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
+	holder_released = true;
+	libos_mutex_unlock(&busy_lock);
 	return arg;
 }
 
-/* In the child: the one thread left works, and is alone. */
-static _Noreturn void forked_child(void)
+/* Blocked on busy_lock across the fork; true if it got it only after
+ * the holder let go. */
+static void *waiter(void *arg)
 {
-	libos_thread_t t;
-	void *ret = NULL, *p = malloc(STRESS_STACK_BYTES);
-	bool alone = !(libos_uenv->flags & EXO_UENV_SLICE_EACH);
-	bool works = libos_thread_create(&t, twice, to_ptr(PAIRS)) == E_OK &&
-		     libos_thread_join(t, &ret) == E_OK &&
-		     from_ptr(ret) == PAIRS * 2 + 1 && p;
+	bool after;
 
-	free(p);
-	libos_exit(alone && works ? FORK_CHILD_OK : LIBOS_EXIT_FAILURE);
+	(void)arg;
+	while (!holding)
+		libos_thread_yield();
+	busy_ready();
+	libos_mutex_lock(&busy_lock);
+	after = holder_released;
+	libos_mutex_unlock(&busy_lock);
+	return to_ptr(after);
 }
 
-/* Fork from a thread other than main; the child's exit code. */
+/* Counts under work_lock, before and after the fork; its own count. */
+static void *worker(void *arg)
+{
+	uint64_t mine = 0, after = 0;
+
+	(void)arg;
+	busy_ready();
+	while (after < AFTER_FORK_ROUNDS) {
+		libos_mutex_lock(&work_lock);
+		work_total++;
+		mine++;
+		libos_thread_yield(); /* holding it: the other blocks */
+		libos_mutex_unlock(&work_lock);
+		after += fork_done;
+	}
+	return to_ptr(mine);
+}
+
+/* Sleeps across the fork; how many naps it took after it. */
+static void *napper(void *arg)
+{
+	uint64_t after = 0;
+
+	(void)arg;
+	busy_ready();
+	while (after < AFTER_FORK_ROUNDS) {
+		libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
+		after += fork_done;
+	}
+	return to_ptr(after);
+}
+
+/* After the fork: writes parent_mark, then tells the child. */
+static void *marker(void *arg)
+{
+	busy_ready();
+	while (!fork_done)
+		libos_thread_yield();
+	parent_mark = MARK_PARENT;
+	hs->parent_wrote = 1;
+	return arg;
+}
+
+/* Each of the child's threads: malloc, fill, sum under a fresh mutex. */
+static void *child_thread(void *arg)
+{
+	uint8_t *p = malloc(CHILD_ALLOC);
+	uint64_t sum = 0;
+
+	if (!p)
+		return to_ptr(false);
+	memset(p, (int)from_ptr(arg), CHILD_ALLOC);
+	for (unsigned i = 0; i < CHILD_ALLOC; i++)
+		sum += p[i];
+	free(p);
+	libos_mutex_lock(&child_lock);
+	child_sum += sum;
+	libos_mutex_unlock(&child_lock);
+	return to_ptr(true);
+}
+
+static unsigned child_threads_fail(void)
+{
+	libos_thread_t t[CHILD_THREADS];
+	uint64_t want = 0;
+	bool ok = create_all(t, CHILD_THREADS, child_thread);
+
+	for (unsigned i = 0; i < CHILD_THREADS; i++) {
+		void *ret = NULL;
+
+		ok = ok && libos_thread_join(t[i], &ret) == E_OK && ret;
+		want += (uint64_t)i * CHILD_ALLOC;
+	}
+	return ok && child_sum == want ? 0 : CHILD_THREADS_FAILED;
+}
+
+/* In the child: the forker's thread alone. */
+static _Noreturn void forked_child(void)
+{
+	uint64_t give_up_at = rdtsc() + GIVE_UP_MS * tsc_khz;
+	unsigned failed = 0;
+
+	if (libos_uenv->flags & EXO_UENV_SLICE_EACH)
+		failed |= CHILD_NOT_ALONE;
+	while (!hs->parent_wrote && rdtsc() < give_up_at)
+		libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
+	if (!hs->parent_wrote)
+		failed |= CHILD_NO_HANDSHAKE;
+	if (parent_mark != MARK_BEFORE)
+		failed |= CHILD_SAW_PARENT;
+	child_mark = MARK_CHILD;
+	hs->child_wrote = 1;
+	failed |= child_threads_fail();
+	libos_exit(FORK_CHILD_OK + (int)failed);
+}
+
+/*
+ * Forks once every busy thread is under way; the child's exit code.  It
+ * waits for the child only after the marker has written: while it
+ * waits it gives our slices to the child, and the others barely run.
+ */
 static void *forker(void *arg)
 {
-	long child = libos_fork();
+	long child;
 	int status = -1;
 
 	(void)arg;
+	while (ready < BUSY_THREADS)
+		libos_thread_yield();
+	/* Once more round: the waiter, counted just before it locks, blocks. */
+	libos_thread_yield();
+	child = libos_fork();
 	if (child == 0)
 		forked_child();
+	fork_done = true;
+	while (child > 0 && !hs->parent_wrote)
+		libos_thread_yield();
 	if (child < 0 || libos_wait(child, &status) != child)
 		return to_ptr(LIBOS_EXIT_FAILURE);
 	return to_ptr((uint64_t)status);
@@ -600,25 +777,56 @@ static void *forker(void *arg)
 
 static void forking(void)
 {
-	libos_thread_t nap, f;
-	void *status = NULL;
-	bool ok = libos_thread_create(&nap, napper, NULL) == E_OK &&
-		  libos_thread_create(&f, forker, NULL) == E_OK &&
-		  libos_thread_join(f, &status) == E_OK;
+	static const libos_thread_fn busy[BUSY_THREADS] = {
+	    [B_HOLDER] = holder,
+	    [B_WAITER] = waiter,
+	    [B_WORKER ... B_NAPPER - 1] = worker,
+	    [B_NAPPER ... B_MARKER - 1] = napper,
+	    [B_MARKER] = marker,
+	};
+	libos_thread_t t[BUSY_THREADS], f;
+	void *ret[BUSY_THREADS] = {NULL}, *status = NULL;
+	uint64_t counted = 0;
+	bool ok = true, naps = true;
 
-	sleeper_stop = true;
-	ok = libos_thread_join(nap, NULL) == E_OK && ok;
+	if (!tap_ok(vm_reserve(HANDSHAKE_VA, T_PAGE,
+			       VM_PROT_READ | VM_PROT_WRITE, VM_SHARED) == E_OK,
+		    "reserve a shared page for the fork's handshakes"))
+		return;
+	hs = (struct handshake *)HANDSHAKE_VA;
+	/* Touched now: fork shares a shared region's pages that exist. */
+	*hs = (struct handshake){0};
+	for (unsigned i = 0; i < BUSY_THREADS; i++)
+		ok = libos_thread_create(&t[i], busy[i], NULL) == E_OK && ok;
+	ok = libos_thread_create(&f, forker, NULL) == E_OK &&
+	     libos_thread_join(f, &status) == E_OK && ok;
+	for (unsigned i = 0; i < BUSY_THREADS; i++)
+		ok = libos_thread_join(t[i], &ret[i]) == E_OK && ok;
 	tap_ok(ok && from_ptr(status) == FORK_CHILD_OK,
-	       "fork from a thread while another sleeps: in the child that "
-	       "thread alone goes on, and can make threads (exit %lu)",
+	       "fork from a thread while others hold a mutex, wait on it, "
+	       "count and sleep: in the child that thread alone goes on, and "
+	       "makes threads that use malloc and a mutex (exit %lu)",
 	       from_ptr(status));
+	for (unsigned i = B_WORKER; i < B_NAPPER; i++)
+		counted += from_ptr(ret[i]);
+	for (unsigned i = B_NAPPER; i < B_MARKER; i++)
+		naps = naps && from_ptr(ret[i]) == AFTER_FORK_ROUNDS;
+	tap_ok(ok && from_ptr(ret[B_WAITER]) && counted == work_total && naps,
+	       "in the parent every thread goes on after the fork: the waiter "
+	       "gets the lock once the holder lets go, %lu locked counts, "
+	       "none lost, the sleepers wake",
+	       counted);
+	tap_ok(hs->child_wrote && parent_mark == MARK_PARENT &&
+		       child_mark == MARK_BEFORE,
+	       "memory after the fork: a parent thread's write is not seen by "
+	       "the child, nor the child's by the parent");
 }
 
 int main(void)
 {
 	struct exo_sysinfo si;
 
-	tap_plan(19);
+	tap_plan(22);
 	sys_sysinfo(&si);
 	tsc_khz = si.tsc_khz;
 	tap_ok(libos_thread_self() != NULL &&

@@ -2,7 +2,8 @@
  * exo/abi.h: the system-call ABI between the exokernel (ring 0) and the
  * library OS (ring 3).  The single source of truth for both sides: call
  * numbers, capability types and rights, every struct a call exchanges, the
- * fixed user addresses, the `struct uenv` page and the upcall frame.
+ * fixed user addresses, the `struct uenv` page (with the boot arguments)
+ * and the upcall frame.
  *
  * Convention: `syscall` with the call number in %rax and arguments in
  * %rdi, %rsi, %rdx, %r10, %r8, %r9; the result comes back in %rax, a
@@ -281,6 +282,25 @@ struct exo_upcall_frame {
  */
 #define EXO_UENV_SLICE_EACH 0x1ull
 
+/*
+ * Boot arguments: the words after a lone "--" on the kernel command line,
+ * which the kernel gives every boot env in its uenv (as Linux gives them
+ * to init).  text holds the argc words in command-line order, each
+ * followed by one NUL, back to back from text[0]; len counts the bytes
+ * they take, NULs included (at most EXO_ARGS_MAX), and the rest of text
+ * is zero.  A word is a run of non-space characters: never empty, never
+ * holding a space or a NUL.  The kernel writes this before the env's
+ * first instruction and never again; envs made by other envs get argc 0.
+ * An env should treat it as read-only, though nothing stops it writing.
+ */
+#define EXO_ARGS_MAX 1024
+
+struct exo_args {
+	uint32_t argc;
+	uint32_t len;
+	char text[EXO_ARGS_MAX];
+};
+
 /* The uenv page, mapped read-write at EXO_UENV in every env. */
 struct exo_uenv {
 	/* Set by the env; the kernel reads (and checks) them at each use. */
@@ -314,6 +334,7 @@ struct exo_uenv {
 		uint64_t slots_mask; /* slots taken this time */
 		uint64_t frames[EXO_REPOSS_MAX]; /* physical addresses */
 	} reposs;
+	struct exo_args args; /* boot envs: the command line's, after "--" */
 };
 
 _Static_assert(sizeof(struct exo_uenv) <= EXO_PAGE_SIZE,
