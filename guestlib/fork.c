@@ -13,8 +13,10 @@
  *
  * The child starts on that upcall stack in libos_fork_child_main, sets up
  * its uenv page, lets each part of the runtime forget what was only the
- * parent's (its children, its threads, its PCT service), and resumes the
- * context libos_fork_capture saved, where fork returns 0.
+ * parent's (its children, its threads, its PCT service, the pipe ends it
+ * got over RPC), and resumes the context libos_fork_capture saved, where
+ * fork returns 0.  Before the child runs, the parent counts it in as
+ * holding copies of its pipe ends (pipe.c).
  *
  * A child ends with its parent (the exokernel's env tree): it borrows the
  * parent's frames, and the parent keeps the frames it stopped using but
@@ -181,6 +183,8 @@ long libos_fork_quota(uint64_t frames)
 	/* No other thread may change memory (the heap) while it is shared. */
 	libos_thread_fork_prepare();
 	err = make_child(frames, &child, &p);
+	if (!err)
+		err = libos_pipe_fork_parent(child);
 	if (!err) {
 		for (unsigned k = 0; k < EXO_UPCALL_NKINDS; k++)
 			handoff.entry[k] = libos_uenv->entry[k];
@@ -221,5 +225,6 @@ _Noreturn void libos_fork_child_main(struct exo_upcall_frame *resume)
 	libos_spawn_fork_child();
 	libos_pct_fork_child();
 	libos_thread_fork_child();
+	libos_pipe_fork_child();
 	libos_resume(resume);
 }

@@ -53,6 +53,7 @@ _Noreturn void sys_env_exit(int code)
 
 _Noreturn void libos_exit(int code)
 {
+	libos_pipe_exit(); /* the other ends see end of file at once */
 	sys_env_exit(code);
 }
 

@@ -11,6 +11,9 @@
  *    runnable thread (libos_thread_switch, thread_switch.S): no system
  *    call.  Sleepers wait in a list ordered by wake-up time (TSC); each
  *    scheduling decision first moves the due ones to the run queue.
+ *    A thread waiting on another env (libos_thread_yield_to) yields the
+ *    same way, and gives the env's slice to that env only when no other
+ *    thread is runnable.
  *  - Preemptively: while more than one thread exists, the env asks for
  *    an epilogue upcall at the end of every slice (EXO_UENV_SLICE_EACH).
  *    The handler (on_epilogue) runs on the upcall stack between two
@@ -328,16 +331,31 @@ static void on_epilogue(struct exo_upcall_frame *frame)
 		libos_preempt_depth = 1;
 }
 
-void libos_thread_yield(void)
+/* Let the other runnable threads run first; whether there were any. */
+static bool run_others(void)
 {
+	bool others;
+
 	libos_preempt_disable();
 	wake_due_sleepers();
-	if (runq.head) {
+	others = runq.head != NULL;
+	if (others) {
 		make_runnable(cur);
 		reschedule();
 	}
 	preempt_wanted = false;
 	libos_preempt_enable();
+	return others;
+}
+
+void libos_thread_yield(void)
+{
+	run_others();
+}
+
+long libos_thread_yield_to(exo_envid_t env)
+{
+	return run_others() ? E_OK : sys_yield(env);
 }
 
 void libos_thread_sleep_us(uint64_t us)
@@ -377,9 +395,10 @@ static long stack_reserve(struct libos_thread *t)
 	long err;
 
 	libos_preempt_disable();
+	/* Vital: a stack page given away would come back as zeros. */
 	err = vm_reserve(stack_top(t) - LIBOS_THREAD_STACK_SIZE,
 			 LIBOS_THREAD_STACK_SIZE, VM_PROT_READ | VM_PROT_WRITE,
-			 0);
+			 VM_VITAL);
 	libos_preempt_enable();
 	return err;
 }

@@ -5,7 +5,8 @@
  * protected-control-transfer (PCT) server, spawn, fork and wait; and,
  * through the headers it includes, the libc subset (libos_libc.h), virtual
  * memory (libos_vm.h), threads (libos_thread.h) and malloc
- * (libos_malloc.h).  IPC and the network come later.
+ * (libos_malloc.h) and IPC: RPC over PCT and pipes (libos_ipc.h).  The
+ * network comes later.
  *
  * One env is one process; its threads are the library OS's own, and only
  * the parts that say so are safe to call from several of them.
@@ -25,6 +26,7 @@
 #include "libos_libc.h"
 #include "libos_malloc.h"
 #include "libos_thread.h"
+#include "libos_ipc.h"
 
 /* ---- Exit codes programs and the runtime use --------------------------- */
 #define LIBOS_EXIT_SUCCESS 0

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <exo/abi.h>
+
 /*
  * Each thread's stack: LIBOS_THREAD_STACK_SIZE bytes, demand-zero (pages
  * cost a frame only once touched), with LIBOS_THREAD_GUARD_SIZE bytes
@@ -51,6 +53,16 @@ long libos_thread_join(libos_thread_t t, void **ret);
 
 /* Let the other runnable threads run first; returns when we run again. */
 void libos_thread_yield(void);
+
+/*
+ * Wait a little for another env: let the other runnable threads run
+ * first, as libos_thread_yield() does; if there are none, give the rest
+ * of the env's slice to env (SYS_YIELD; EXO_ENV_NONE gives it to no
+ * one).  Works whether or not the process ever made a thread.  Returns
+ * 0, or -E_NOENT when env is gone (nothing was given away then), which
+ * is how a caller waiting on env learns that it never will answer.
+ */
+long libos_thread_yield_to(exo_envid_t env);
 
 /*
  * Sleep at least us microseconds (TSC time).  Other threads run

@@ -1,7 +1,8 @@
 /*
  * bench_vm.c: the library OS's side of the virtual-memory rows of `make
- * bench`: the Appel-Li set and fork_4m, on the VM layer (libos_vm.h) and
- * libos_fork/libos_wait, beside their Linux namesakes (bench/exo.sh).
+ * bench`: the Appel-Li set, fork_4m and pipe_roundtrip, on the VM layer
+ * (libos_vm.h), libos_fork/libos_wait and pipes (libos_ipc.h), beside
+ * their Linux namesakes (bench/exo.sh).
  * Each figure is the median, in TSC cycles, of timed repetitions after a
  * few untimed ones, less the cost of an empty timed region, divided by
  * the operations one repetition does; it is printed as "result NAME
@@ -33,6 +34,11 @@
  *   fork_4m          libos_fork of a process that has written every page
  *                    of a 4 MiB region, the child libos_exits at once, the
  *                    parent libos_waits for it.  Unit: fork+exit+wait.
+ *   pipe_roundtrip   the parent libos_writes 8 bytes down one pipe
+ *                    (libos_ipc.h), a forked child libos_reads them and
+ *                    writes them back up another, the parent reads them:
+ *                    linux_prims.c's row of that name.  Unit: one round
+ *                    trip (two waits, each one SYS_YIELD to the other).
  *
  * The page order is Linux's own: glibc's random() seeded as linux_vm.c
  * seeds it, reproduced here.  One difference is forced on us: Linux's
@@ -61,6 +67,9 @@
 #define SAMPLES_MAX SAMPLES
 _Static_assert(APPEL2_SAMPLES <= SAMPLES_MAX && FORK_SAMPLES <= SAMPLES_MAX,
 	       "every row's samples fit the one buffer");
+
+/* linux_prims.c's pipe message: one machine word. */
+#define PIPE_MESSAGE_BYTES 8
 
 /* A dirty query is a few loads, less than the timer's own jitter: a
  * sample times this many, and the row divides by them. */
@@ -459,6 +468,60 @@ static void bench_fork(void)
 	       1);
 }
 
+/* ---- pipe_roundtrip --------------------------------------------------------- */
+
+static int down[2], up[2];
+static uint64_t message;
+
+/* The child: echo every message until end of file. */
+static _Noreturn void echo(void)
+{
+	uint64_t word;
+	long n;
+
+	libos_close(down[1]);
+	libos_close(up[0]);
+	while ((n = libos_read(down[0], &word, sizeof(word))) > 0)
+		if (libos_write(up[1], &word, (size_t)n) != n)
+			libos_exit(LIBOS_EXIT_FAILURE);
+	libos_exit(n == 0 ? LIBOS_EXIT_SUCCESS : LIBOS_EXIT_FAILURE);
+}
+
+static void pipe_round_trip(void)
+{
+	uint64_t echoed = 0;
+	long n;
+
+	message++;
+	if ((n = libos_write(down[1], &message, PIPE_MESSAGE_BYTES)) !=
+		    PIPE_MESSAGE_BYTES ||
+	    (n = libos_read(up[0], &echoed, PIPE_MESSAGE_BYTES)) !=
+		    PIPE_MESSAGE_BYTES ||
+	    echoed != message)
+		fail("the pipe round trip", n);
+}
+
+static void bench_pipe(void)
+{
+	int status = -1;
+	long child, err;
+
+	if ((err = libos_pipe(down)) || (err = libos_pipe(up)))
+		fail("libos_pipe", err);
+	if ((child = libos_fork()) < 0)
+		fail("libos_fork", child);
+	if (child == 0)
+		echo();
+	libos_close(down[0]);
+	libos_close(up[1]);
+	report("pipe_roundtrip", measure(WARMUP, SAMPLES, NULL, pipe_round_trip),
+	       1);
+	libos_close(down[1]);
+	if (libos_wait(child, &status) != child || status != LIBOS_EXIT_SUCCESS)
+		fail("the echoing child", status);
+	libos_close(up[0]);
+}
+
 int main(void)
 {
 	long err;
@@ -478,5 +541,6 @@ int main(void)
 	if ((err = vm_release(REGION_VA, REGION_PAGES * EXO_PAGE_SIZE)))
 		fail("vm_release", err);
 	bench_fork();
+	bench_pipe();
 	return 0;
 }

@@ -28,9 +28,10 @@ require_kvm
 #   t_vm     none
 #   t_thread none
 #   t_malloc none (its children exit, reporting bad frees)
-#   t_policy none (its children survive what the kernel takes)
+#   t_ipc    none
+#   t_policy none
 tests="t_cap:1 t_mem:4 t_env:71 t_batch:2 t_exc:3 t_pct:2 t_sched:1 t_args:0
-t_revoke:2 t_libc:0 t_fork:0 t_vm:0 t_thread:0 t_malloc:0
+t_revoke:2 t_libc:0 t_fork:0 t_vm:0 t_thread:0 t_malloc:0 t_ipc:0
 t_policy:0"
 
 # Small guests: the kernel's frame-table walks scale with RAM, and the
