@@ -6,7 +6,12 @@
  * epoch that lets capabilities notice a frame was freed, and the record
  * of every mapping of a frame.  The free list is doubly linked through
  * frame indices so a named frame leaves it in O(1); runs of more than one
- * frame are found by a scan.  Mapping entries come from one pool: first
+ * frame are found by a scan.  It is a queue: a freed frame joins the tail
+ * and single frames leave from the head, so a frame just freed is the
+ * last to be handed out again.  That keeps a frame its owner gave back
+ * available to a later allocation by name, and gives a stale reference
+ * to it the longest time to show up as a dead capability rather than as
+ * someone else's data.  Mapping entries come from one pool: first
  * the entries never used, in order, then those given back, linked through
  * ft_rmap.next (so initialising the pool costs nothing, which matters on
  * hosts that emulate a guest kernel instruction by instruction).  Every index is 32 bits with FT_NONE as "none",
@@ -61,11 +66,13 @@ static void free_push(struct frametab *ft, uint32_t f)
 	fr->owner = FT_OWNER_FREE;
 	fr->epoch = 0; /* epoch 0 is no frame's: its capabilities die */
 	fr->flags = 0;
-	fr->prev = FT_NONE;
-	fr->next = ft->free_head;
-	if (ft->free_head != FT_NONE)
-		ft->frames[ft->free_head].prev = f;
-	ft->free_head = f;
+	fr->next = FT_NONE;
+	fr->prev = ft->free_tail;
+	if (ft->free_tail != FT_NONE)
+		ft->frames[ft->free_tail].next = f;
+	else
+		ft->free_head = f;
+	ft->free_tail = f;
 	ft->nfree++;
 }
 
@@ -79,6 +86,8 @@ static void free_unlink(struct frametab *ft, uint32_t f)
 		ft->free_head = fr->next;
 	if (fr->next != FT_NONE)
 		ft->frames[fr->next].prev = fr->prev;
+	else
+		ft->free_tail = fr->prev;
 	fr->prev = FT_NONE;
 	fr->next = FT_NONE;
 	ft->nfree--;
@@ -126,6 +135,7 @@ void frametab_init(struct frametab *ft, void *mem, size_t nframes)
 	ft->rmaps = (struct ft_rmap *)(base + table_bytes(ft->nframes));
 	ft->nrmaps = ft->nframes * FT_RMAP_PER_FRAME;
 	ft->free_head = FT_NONE;
+	ft->free_tail = FT_NONE;
 	ft->nfree = 0;
 	ft->next_epoch = FT_FIRST_EPOCH;
 	init_frames(ft);
@@ -168,7 +178,7 @@ static uint32_t find_run(const struct frametab *ft, uint32_t count)
 	uint32_t run = 0;
 
 	if (count == 1)
-		return ft->free_head; /* any frame will do: no scan */
+		return ft->free_head; /* the longest free: no scan */
 	for (uint32_t i = 0; i < ft->nframes; i++) {
 		run = ft->frames[i].owner == FT_OWNER_FREE ? run + 1 : 0;
 		if (run == count)

@@ -50,7 +50,8 @@ struct ft_rmap {
 struct frametab {
 	struct ft_frame *frames;
 	size_t nframes;
-	uint32_t free_head;
+	uint32_t free_head; /* handed out next */
+	uint32_t free_tail; /* freed last */
 	size_t nfree;
 	struct ft_rmap *rmaps;
 	size_t nrmaps;

@@ -86,6 +86,7 @@ static void check_free_list(const struct frametab *ft)
 		prev = f;
 	}
 	REQUIRE(walked == ft->nfree);
+	REQUIRE(ft->free_tail == prev);
 }
 
 /* Every pool entry is on the pool or exactly one frame's list, once. */
@@ -422,6 +423,27 @@ START_TEST(test_free)
 	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, 9, 1, &f), 0);
 	ck_assert_uint_ne(t.ft.frames[f].epoch, epoch);
 	ck_assert(!frametab_live(&t.ft, f, 1, epoch));
+	table_fini(&t);
+}
+END_TEST
+
+/* A frame freed is handed out after every frame that was already free. */
+START_TEST(test_freed_frame_reused_last)
+{
+	struct table t;
+	uint32_t freed, f;
+
+	table_free_all(&t, NFRAMES);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, FT_NONE, 1, &freed), 0);
+	frametab_free(&t.ft, freed);
+	for (uint32_t i = 0; i + 1 < NFRAMES; i++) {
+		ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, FT_NONE, 1, &f),
+				 0);
+		ck_assert_uint_ne(f, freed);
+	}
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, FT_NONE, 1, &f), 0);
+	ck_assert_uint_eq(f, freed);
+	check_integrity(&t.ft);
 	table_fini(&t);
 }
 END_TEST
@@ -847,6 +869,7 @@ static Suite *frametab_suite(void)
 	tcase_add_test(alloc, test_alloc_contiguous);
 	tcase_add_test(alloc, test_alloc_contiguous_fragmented);
 	tcase_add_test(alloc, test_free);
+	tcase_add_test(alloc, test_freed_frame_reused_last);
 	tcase_add_test(alloc, test_free_refuses_mapped_frame);
 	tcase_add_test(alloc, test_epochs_distinct);
 	tcase_add_test(alloc, test_epoch_skips_zero);
