@@ -1,6 +1,8 @@
 /*
  * fork.c: fork, done entirely in user space with copy-on-write.
  *
+ * First every page of a shared region gets a frame, so that both sides
+ * see the same memory even where neither had touched it yet.
  * The parent makes the child env and gives it every chunk of frames it
  * holds (read-only capabilities: the child can map them, and pass them
  * on to its own children, but not write or free them).  Then it walks its
@@ -182,7 +184,9 @@ long libos_fork_quota(uint64_t frames)
 		return -E_NOMEM;
 	/* No other thread may change memory (the heap) while it is shared. */
 	libos_thread_fork_prepare();
-	err = make_child(frames, &child, &p);
+	err = vm_populate_shared();
+	if (!err)
+		err = make_child(frames, &child, &p);
 	if (!err)
 		err = libos_pipe_fork_parent(child);
 	if (!err) {

@@ -138,6 +138,8 @@ void reclaim_work(unsigned work);
 bool reclaim_for_fill(void);
 void reclaim_add_stats(struct vm_stats *out);
 
+/* vm.c: map every page of every VM_SHARED region (fork.c); 0 or -E_*. */
+long vm_populate_shared(void);
 /* vm.c: call fn for every mapped page of every region (fork.c). */
 typedef void (*vm_page_fn)(void *arg, uint64_t va, uint64_t pte, unsigned prot,
 			   unsigned flags, struct vm_page_ref ref);

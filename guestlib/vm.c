@@ -785,6 +785,29 @@ uint64_t vm_next_mapped(uint64_t va, const struct region **out)
 
 /* ---- For fork (fork.c) -------------------------------------------------- */
 
+/*
+ * Every page of every VM_SHARED region present.  Fork hands the child the
+ * frames behind a shared region; a page neither side had touched yet has
+ * none, and would become two separate demand-zero pages after the fork.
+ */
+static long populate_shared(void)
+{
+	long err = E_OK;
+
+	for (int i = 0; i < VM_REGIONS_MAX && err == E_OK; i++) {
+		const struct region *r = &vm.region[i];
+
+		if (r->end && (r->flags & VM_SHARED))
+			err = populate(r->start, r->end - r->start);
+	}
+	return err;
+}
+
+long vm_populate_shared(void)
+{
+	return VM_LOCKED(populate_shared());
+}
+
 void vm_each_page(vm_page_fn fn, void *arg)
 {
 	for (int i = 0; i < VM_REGIONS_MAX; i++) {

@@ -38,15 +38,25 @@ static uint64_t ram_end(void)
 	return end < EXO_MMIO_HOLE_START ? end : EXO_MMIO_HOLE_START;
 }
 
-/* Make the frames of physical [start, end) allocatable. */
+/*
+ * Make the frames of physical [start, end) allocatable, highest first.
+ * RAM is released from the top down, and the free list hands out the
+ * frames released first: single frames come from the top of RAM while
+ * runs are found from the bottom (frametab.c), so the two stay apart and
+ * long runs stay available.
+ */
 static void release_range(uint64_t start, uint64_t end)
 {
-	for (uint64_t f = page_round_up(start) >> PAGE_SHIFT;
-	     f < end >> PAGE_SHIFT && f < frametab.nframes; f++)
+	uint64_t first = page_round_up(start) >> PAGE_SHIFT;
+	uint64_t f = end >> PAGE_SHIFT;
+
+	if (f > frametab.nframes)
+		f = frametab.nframes;
+	while (f-- > first)
 		frametab_release(&frametab, (uint32_t)f);
 }
 
-/* Release RAM in [start, end) that the initrd does not occupy. */
+/* Release RAM in [start, end) that the initrd does not occupy, top down. */
 static void release_ram(uint64_t start, uint64_t end)
 {
 	uint64_t pa = (uintptr_t)boot_info.initrd - EXO_DIRECT_MAP_BASE;
@@ -57,10 +67,10 @@ static void release_ram(uint64_t start, uint64_t end)
 		release_range(start, end);
 		return;
 	}
-	if (initrd_start > start)
-		release_range(start, initrd_start);
 	if (initrd_end < end)
 		release_range(initrd_end, end);
+	if (initrd_start > start)
+		release_range(start, initrd_start);
 }
 
 void frames_init(void)
@@ -74,7 +84,7 @@ void frames_init(void)
 		panic("frames: no RAM for a %lu-byte frame table at %p", bytes,
 		      (void *)table_pa);
 	frametab_init(&frametab, exo_p2v(table_pa), nframes);
-	for (uint32_t i = 0; i < boot_info.memmap_entries; i++) {
+	for (uint32_t i = boot_info.memmap_entries; i-- > 0;) {
 		const struct pvh_memmap_entry *m = &boot_info.memmap[i];
 		uint64_t start = m->addr, end = m->addr + m->size;
 

@@ -189,7 +189,8 @@ const char *libos_argv(int i);
  * libos_fork() copies this process into a child env, copy-on-write: the
  * child sees every region (libos_vm.h) as it was, at the same addresses,
  * and writes on either side stay on that side; VM_SHARED regions stay
- * shared.  Only the calling thread goes on in the child.  Returns the
+ * shared (fork maps every page of them first, so it fails with -E_NOMEM
+ * if they do not fit in the quota).  Only the calling thread goes on in the child.  Returns the
  * child's ENV slot in the parent, 0 in the child, or a negative E_*.  The
  * child gets half the frame quota we have room for (libos_fork_quota says
  * how many instead; at least 64) and a time slice if we can spare one

@@ -6,12 +6,13 @@
  * exits that leave the kernel's free-frame count where it started.
  */
 #include "libos.h"
+#include "t_util.h"
 
 #define PATTERN_PARENT 0x5a
 #define PATTERN_CHILD 0xa5
-#define REGION_VA (VM_HEAP_BASE + (1ull << 32)) /* clear of malloc's heap */
+#define REGION_VA T_VA(0)
 #define REGION_PAGES 8
-#define SHARED_VA (REGION_VA + (1ull << 30))
+#define SHARED_VA T_VA(1)
 #define CHURN_ROUNDS 20
 #define EXIT_CHILD_OK 7
 #define EXIT_CHILD_BAD 9
@@ -99,21 +100,27 @@ static void snapshot(void)
 static void shared(void)
 {
 	volatile uint64_t *word = (volatile uint64_t *)SHARED_VA;
+	/* A page of the region neither side touches before the fork. */
+	volatile uint64_t *untouched =
+		(volatile uint64_t *)(SHARED_VA + EXO_PAGE_SIZE);
 	long child;
 	int status = -1;
 
-	tap_ok(vm_reserve(SHARED_VA, EXO_PAGE_SIZE,
+	tap_ok(vm_reserve(SHARED_VA, 2 * EXO_PAGE_SIZE,
 			  VM_PROT_READ | VM_PROT_WRITE, VM_SHARED) == 0,
 	       "reserve a shared region");
 	*word = 1;
 	child = libos_fork();
 	if (child == 0) {
 		*word = 2;
+		*untouched = 3;
 		libos_exit(0);
 	}
 	libos_wait(child, &status);
 	tap_ok(status == 0 && *word == 2,
 	       "a shared region: the child's write is seen by the parent");
+	tap_ok(*untouched == 3, "and so is its write to a page neither side "
+				"had touched before the fork");
 }
 
 static void statuses(void)
@@ -187,7 +194,7 @@ static void churn(void)
 
 int main(void)
 {
-	tap_plan(12);
+	tap_plan(13);
 	isolation();
 	snapshot();
 	shared();

@@ -6,10 +6,11 @@
  * through the page-table view, and release giving frames back.
  */
 #include "libos.h"
+#include "t_util.h"
 
-#define REGION_VA (VM_HEAP_BASE + (2ull << 32)) /* clear of malloc's heap */
+#define REGION_VA T_VA(0)
 #define REGION_PAGES 16
-#define OUTSIDE_VA (REGION_VA + (1ull << 30)) /* in no region */
+#define OUTSIDE_VA T_VA(1) /* in no region */
 #define PAGE(i) (REGION_VA + (uint64_t)(i)*EXO_PAGE_SIZE)
 #define RW (VM_PROT_READ | VM_PROT_WRITE)
 
