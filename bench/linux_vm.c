@@ -36,10 +36,11 @@
  *                    next (sigreturn, the faulting write, the kernel's
  *                    fault path, signal delivery).  Unit: one trap.
  *   appel_appel1     Appel-Li "prot1+trap+unprot": write to a protected
- *                    page of the 100 (in a fixed random order); the handler
- *                    protects the page the previous write faulted on
- *                    (PROT_NONE), unprotects the faulting one, returns and
- *                    the write completes.  Unit: one page (one trap).
+ *                    page of the 100 (in the fixed random order of
+ *                    page_order.h); the handler protects the page the
+ *                    previous write faulted on (PROT_NONE), unprotects
+ *                    the faulting one, returns and the write completes.
+ *                    Unit: one page (one trap).
  *   appel_appel2     Appel-Li "protN+trap+unprot": protect all 100 pages
  *                    in one call, then write each in a fixed random order;
  *                    the handler unprotects the faulting page.  Unit: one
@@ -59,6 +60,7 @@
  * same table compares is linux_prims.c's pipe_roundtrip.
  */
 #include "linux_bench.h"
+#include "page_order.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -79,8 +81,6 @@
 #define FORK_ITERATIONS 1000
 #define FORK_WARMUP 100
 #define FORK_BYTES (4ul << 20)
-/* Any fixed seed: the same page order, run after run. */
-#define PERMUTATION_SEED 1
 
 /* /proc/self/pagemap: one 8-byte entry per virtual page (the kernel's
  * Documentation/admin-guide/mm/pagemap.rst). */
@@ -143,21 +143,6 @@ static char *map_pages(size_t bytes)
 	if (madvise(p, bytes, MADV_NOHUGEPAGE) < 0)
 		die("madvise");
 	return p;
-}
-
-/* A fixed random permutation of the region's pages (Fisher-Yates), as
- * Appel and Li visit theirs, so no prefetcher learns the order. */
-static void shuffle_order(void)
-{
-	srandom(PERMUTATION_SEED);
-	for (size_t i = 0; i < REGION_PAGES; i++)
-		order[i] = i;
-	for (size_t i = REGION_PAGES - 1; i > 0; i--) {
-		size_t j = (size_t)random() % (i + 1), t = order[i];
-
-		order[i] = order[j];
-		order[j] = t;
-	}
 }
 
 /* The page of the region a fault hit; any other fault is a bug. */
@@ -440,7 +425,7 @@ void bench_vm(uint64_t overhead)
 {
 	region = map_pages(REGION_PAGES * (size_t)page_size);
 	touch_region();
-	shuffle_order();
+	page_order(order, REGION_PAGES);
 	bench_dirty(overhead);
 	bench_protect(overhead);
 	bench_trap(overhead);

@@ -40,8 +40,8 @@
  *                    linux_prims.c's row of that name.  Unit: one round
  *                    trip (two waits, each one SYS_YIELD to the other).
  *
- * The page order is Linux's own: glibc's random() seeded as linux_vm.c
- * seeds it, reproduced here.  One difference is forced on us: Linux's
+ * The page order is Linux's own: both sides take it from
+ * bench/page_order.h.  One difference is forced on us: Linux's
  * appel1 and appel2 protect to PROT_NONE, and the VM layer refuses
  * VM_PROT_NONE over mapped pages, so they protect to VM_PROT_READ here.
  * The timed accesses are writes, so either protection traps every one of
@@ -53,6 +53,9 @@
  * half a minute there, most of it in prot100, unprot100 and fork_4m.
  */
 #include "libos.h"
+
+/* By its path from this file: guest programs have no -I for bench/. */
+#include "../../bench/page_order.h"
 
 /* Each sample costs one to a few system calls: 130 µs to 80 ms each on
  * the development host, the dearer the more pages they map. */
@@ -82,21 +85,10 @@ _Static_assert(APPEL2_SAMPLES <= SAMPLES_MAX && FORK_SAMPLES <= SAMPLES_MAX,
 #define REGION_VA (1ull << 32)
 #define FORK_VA (REGION_VA + (1ull << 30))
 #define RW (VM_PROT_READ | VM_PROT_WRITE)
-/* linux_vm.c's srandom() seed: the same page order. */
-#define PERMUTATION_SEED 1
-
-/* glibc's random() (its TYPE_3 generator): an additive feedback
- * generator over 31 words, seeded by a Park-Miller sequence, its first
- * ten rounds discarded; the separation of the two taps is 3. */
-#define RANDOM_DEGREE 31
-#define RANDOM_SEPARATION 3
-#define RANDOM_DISCARD (10 * RANDOM_DEGREE)
-#define PARK_MILLER_MULTIPLIER 16807ull
-#define PARK_MILLER_MODULUS 2147483647ull
 
 static uint64_t samples[SAMPLES_MAX];
 static uint64_t overhead;
-static uint64_t order[REGION_PAGES];
+static size_t order[REGION_PAGES];
 
 /* What the fault handlers work on: the page the next timed write goes
  * to, the page appel1's handler protects next, the faults taken (checked
@@ -197,51 +189,6 @@ static void expect_faults(uint64_t expected, const char *row)
 		libos_printf("bench_vm: %s: %lu faults, expected %lu\n", row,
 			     (uint64_t)faults, expected);
 		libos_exit(LIBOS_EXIT_FAILURE);
-	}
-}
-
-/* ---- The page order ------------------------------------------------------ */
-
-static struct {
-	uint32_t state[RANDOM_DEGREE];
-	unsigned front, rear;
-} rng;
-
-/* glibc's random(): one step of the feedback, the top 31 bits. */
-static uint32_t next_random(void)
-{
-	uint32_t value = rng.state[rng.front] += rng.state[rng.rear];
-
-	rng.front = (rng.front + 1) % RANDOM_DEGREE;
-	rng.rear = (rng.rear + 1) % RANDOM_DEGREE;
-	return value >> 1;
-}
-
-/* glibc's srandom(seed), for a seed below the Park-Miller modulus. */
-static void seed_random(uint32_t seed)
-{
-	rng.state[0] = seed;
-	for (unsigned i = 1; i < RANDOM_DEGREE; i++)
-		rng.state[i] = (uint32_t)(rng.state[i - 1] *
-					  PARK_MILLER_MULTIPLIER %
-					  PARK_MILLER_MODULUS);
-	rng.front = RANDOM_SEPARATION;
-	rng.rear = 0;
-	for (unsigned i = 0; i < RANDOM_DISCARD; i++)
-		next_random();
-}
-
-/* linux_vm.c's permutation of the pages (Fisher-Yates, same draws). */
-static void shuffle_order(void)
-{
-	seed_random(PERMUTATION_SEED);
-	for (uint64_t i = 0; i < REGION_PAGES; i++)
-		order[i] = i;
-	for (uint64_t i = REGION_PAGES - 1; i > 0; i--) {
-		uint64_t j = next_random() % (i + 1), t = order[i];
-
-		order[i] = order[j];
-		order[j] = t;
 	}
 }
 
@@ -530,7 +477,7 @@ int main(void)
 	if ((err = vm_reserve(REGION_VA, REGION_PAGES * EXO_PAGE_SIZE, RW, 0)))
 		fail("vm_reserve", err);
 	touch_region();
-	shuffle_order();
+	page_order(order, REGION_PAGES);
 	bench_dirty();
 	bench_protect();
 	bench_trap();

@@ -8,9 +8,9 @@
  */
 #include <check.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "exo/lib/cap.h"
 
 #define FRAME_BASE 0x200000ull
@@ -480,13 +480,4 @@ static Suite *cap_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cap_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(cap_suite)

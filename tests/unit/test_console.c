@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "vmm/console.h"
 
 #define BUF 8192
@@ -152,12 +153,10 @@ START_TEST(test_log_open_error)
 }
 END_TEST
 
-int main(void)
+static Suite *console_suite(void)
 {
 	Suite *s = suite_create("console");
 	TCase *tc = tcase_create("console");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_lines_and_prefix);
@@ -167,9 +166,7 @@ int main(void)
 	tcase_add_test(tc, test_created_log_removed_when_never_started);
 	tcase_add_test(tc, test_log_open_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(console_suite)

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "exo/lib/format.h"
 
 #define BUF 256
@@ -282,13 +282,4 @@ static Suite *format_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(format_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(format_suite)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "exo/lib/frametab.h"
 
 #define NFRAMES 64u
@@ -891,13 +892,4 @@ static Suite *frametab_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(frametab_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(frametab_suite)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "exo/lib/number.h"
 
 #define BYTE_VALUES 256
@@ -240,13 +241,4 @@ static Suite *number_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(number_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(number_suite)

@@ -14,6 +14,7 @@
 
 #include <exo/pvh.h>
 
+#include "check_main.h"
 #include "vmm/pvh.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -617,13 +618,4 @@ static Suite *pvh_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pvh_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(pvh_suite)

@@ -8,11 +8,11 @@
  */
 #include <check.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <exo/abi.h>
 
+#include "check_main.h"
 #include "exo/lib/quota.h"
 
 #define ROOT_LIMIT 100u
@@ -286,13 +286,4 @@ static Suite *quota_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(quota_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(quota_suite)

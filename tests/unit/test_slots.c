@@ -7,9 +7,9 @@
  */
 #include <check.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "exo/lib/slots.h"
 
 #define ENV_A 0x101u
@@ -420,13 +420,4 @@ static Suite *slots_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(slots_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(slots_suite)
