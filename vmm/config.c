@@ -465,7 +465,9 @@ static int set_cpus(struct parse *p, const char *value)
 	return 0;
 }
 
-static int set_timeslice(struct parse *p, const char *value)
+/* A duration from min_ns to max_ns into *out. */
+static int set_duration_in(struct parse *p, const char *value, uint64_t min_ns,
+			   uint64_t max_ns, uint64_t *out)
 {
 	uint64_t ns;
 
@@ -474,13 +476,26 @@ static int set_timeslice(struct parse *p, const char *value)
 				"expected a duration such as 30ms or 1s, got "
 				"\"%s\"",
 				value);
-	if (ns < VMM_TIMESLICE_MIN_NS || ns > VMM_TIMESLICE_MAX_NS)
+	if (ns < min_ns || ns > max_ns)
 		return fail_key(p, p->key,
 				"expected a duration from %s to %s, got \"%s\"",
-				DURATION_STR(VMM_TIMESLICE_MIN_NS),
-				DURATION_STR(VMM_TIMESLICE_MAX_NS), value);
-	p->cfg.timeslice_ns = ns;
+				DURATION_STR(min_ns), DURATION_STR(max_ns),
+				value);
+	*out = ns;
 	return 0;
+}
+
+static int set_timeslice(struct parse *p, const char *value)
+{
+	return set_duration_in(p, value, VMM_TIMESLICE_MIN_NS,
+			       VMM_TIMESLICE_MAX_NS, &p->cfg.timeslice_ns);
+}
+
+static int set_metrics_interval(struct parse *p, const char *value)
+{
+	return set_duration_in(p, value, VMM_METRICS_INTERVAL_MIN_NS,
+			       VMM_METRICS_INTERVAL_MAX_NS,
+			       &p->cfg.metrics_interval_ns);
 }
 
 static const struct key exovmm_keys[] = {
@@ -489,6 +504,7 @@ static const struct key exovmm_keys[] = {
     {.name = "cpus", .set = set_cpus},
     {.name = "timeslice", .set = set_timeslice},
     {.name = "metrics", .set = set_metrics},
+    {.name = "metrics_interval", .set = set_metrics_interval},
 };
 _Static_assert(ARRAY_SIZE(exovmm_keys) <= KEYS_MAX, "key_line too small");
 
@@ -926,6 +942,8 @@ static int parse_file(struct parse *p)
 		return out_of_memory(p);
 	if (!p->cfg.timeslice_ns)
 		p->cfg.timeslice_ns = VMM_TIMESLICE_DEFAULT_NS;
+	if (!p->cfg.metrics_interval_ns)
+		p->cfg.metrics_interval_ns = VMM_METRICS_INTERVAL_DEFAULT_NS;
 	return 0;
 }
 

@@ -26,6 +26,9 @@
 #define VMM_TIMESLICE_DEFAULT_NS 30000000ull /* 30 ms, as Xen's credit scheduler */
 #define VMM_TIMESLICE_MIN_NS 1000000ull       /* 1 ms */
 #define VMM_TIMESLICE_MAX_NS 1000000000ull    /* 1 s */
+#define VMM_METRICS_INTERVAL_DEFAULT_NS 1000000000ull /* 1 s */
+#define VMM_METRICS_INTERVAL_MIN_NS 10000000ull	      /* 10 ms */
+#define VMM_METRICS_INTERVAL_MAX_NS 3600000000000ull  /* 1 h */
 #define VMM_CAP_MAX 100u                      /* percent: all of one CPU */
 #define VMM_MAX_INSTANCES 64
 
@@ -51,6 +54,7 @@ struct vmm_config {
 	unsigned cpus;       /* 0: all host CPUs */
 	uint64_t timeslice_ns;
 	char *metrics;       /* NULL: no metrics */
+	uint64_t metrics_interval_ns;
 	struct vmm_instance_config *instances;
 	size_t n_instances;
 };

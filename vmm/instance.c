@@ -65,6 +65,8 @@ int instance_create(struct instance *inst, const struct vmm_instance_config *cfg
 		    struct vmm_error *err)
 {
 	memset(inst, 0, sizeof(*inst));
+	pthread_mutex_init(&inst->park_lock, NULL);
+	pthread_cond_init(&inst->park_cond, NULL);
 	inst->cfg = cfg;
 	inst->outcome = INSTANCE_NOT_RUN;
 	inst->backend = vmm_backend_find(cfg->backend);
@@ -111,6 +113,29 @@ enum vmm_action instance_stop(struct instance *inst, const char *fmt, ...)
 	return VMM_END;
 }
 
+/* Out of the guest, without using CPU, until released or stopped. */
+static void wait_while_parked(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->park_lock);
+	while (inst->parked && !atomic_load(&inst->stop_requested))
+		pthread_cond_wait(&inst->park_cond, &inst->park_lock);
+	pthread_mutex_unlock(&inst->park_lock);
+}
+
+void instance_park(struct instance *inst, bool parked)
+{
+	bool was;
+
+	pthread_mutex_lock(&inst->park_lock);
+	was = inst->parked;
+	inst->parked = parked;
+	if (was && !parked)
+		pthread_cond_signal(&inst->park_cond);
+	pthread_mutex_unlock(&inst->park_lock);
+	if (parked && !was)
+		inst->backend->kick(inst->vm);
+}
+
 /* Hand one exit to whoever owns it. */
 static enum vmm_action handle_exit(struct instance *inst, const struct vmm_exit *exit)
 {
@@ -124,6 +149,7 @@ static enum vmm_action handle_exit(struct instance *inst, const struct vmm_exit 
 	case VMM_EXIT_SHUTDOWN:
 		return instance_stop(inst, "triple fault (shutdown)");
 	case VMM_EXIT_KICKED:
+		wait_while_parked(inst);
 		if (!atomic_load(&inst->stop_requested))
 			return VMM_CONTINUE;
 		inst->outcome = INSTANCE_INTERRUPTED;
@@ -160,14 +186,17 @@ static void *instance_thread(void *arg)
 	struct vmm_exit exit;
 	struct vmm_error err;
 
+	atomic_store(&inst->tid, (int)gettid());
 	for (;;) {
 		if (inst->backend->run(inst->vm, &exit, &err) < 0) {
 			instance_stop(inst, "%s", err.msg);
 			break;
 		}
+		atomic_fetch_add(&inst->exits, 1);
 		if (handle_exit(inst, &exit) == VMM_END)
 			break;
 	}
+	atomic_store(&inst->finished, true);
 	console_flush(&inst->console);
 	report_outcome(inst);
 	if (inst->on_finish)
@@ -191,6 +220,9 @@ int instance_start(struct instance *inst, struct vmm_error *err)
 void instance_request_stop(struct instance *inst)
 {
 	atomic_store(&inst->stop_requested, true);
+	pthread_mutex_lock(&inst->park_lock);
+	pthread_cond_signal(&inst->park_cond);
+	pthread_mutex_unlock(&inst->park_lock);
 	inst->backend->kick(inst->vm);
 }
 
@@ -214,4 +246,6 @@ void instance_destroy(struct instance *inst)
 		munmap(inst->mem.host, inst->mem.size);
 	inst->vm = NULL;
 	inst->mem.host = NULL;
+	pthread_cond_destroy(&inst->park_cond);
+	pthread_mutex_destroy(&inst->park_lock);
 }

@@ -42,6 +42,13 @@ struct instance {
 	bool started; /* the thread exists and is not joined yet */
 	bool ran;     /* the thread was ever started */
 	atomic_bool stop_requested;
+	atomic_bool finished; /* the run loop has ended */
+	atomic_int tid;	      /* the vCPU thread's host id; 0 until it runs */
+	atomic_uint_fast64_t exits; /* returns from the guest to exovmm */
+	/* The CPU quota layer parks the vCPU here between runs (cpusched.c). */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	bool parked;
 	void (*on_finish)(void *); /* called by the instance thread at its end */
 	void *on_finish_arg;
 	/* Outcome, valid once the thread has ended. */
@@ -65,6 +72,11 @@ int instance_create(struct instance *inst, const struct vmm_instance_config *cfg
  */
 int instance_open_log(struct instance *inst, const char *log_dir, struct vmm_error *err);
 int instance_start(struct instance *inst, struct vmm_error *err);
+/*
+ * Park the vCPU (kick it out of the guest and keep it out) or release it.
+ * Safe from any thread; a parked vCPU still stops when asked to.
+ */
+void instance_park(struct instance *inst, bool parked);
 /* Ask a running instance to stop; returns at once. */
 void instance_request_stop(struct instance *inst);
 void instance_join(struct instance *inst);

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "cpusched.h"
 #include "instance.h"
+#include "metrics.h"
 
 /* Exit statuses of exovmm itself; 1..EXO_EXIT_CODE_MAX are guests' codes.  See exovmm(1). */
 #define EXOVMM_EXIT_USAGE 64   /* bad command line */
@@ -36,6 +38,7 @@ struct run {
 	pthread_t main_thread;
 	atomic_size_t running;
 	int stop_signal; /* 0, or the signal that stopped the run */
+	struct metrics metrics; /* file NULL: none */
 };
 
 static const char usage_text[] =
@@ -132,6 +135,17 @@ static int create_instances(struct run *run)
 	return 0;
 }
 
+/* Create the metrics file, if one is configured; on failure, say why. */
+static int open_metrics(struct run *run)
+{
+	struct vmm_error err;
+
+	if (!run->cfg.metrics || metrics_open(&run->metrics, run->cfg.metrics, &err) == 0)
+		return 0;
+	fprintf(stderr, "exovmm: %s\n", err.msg);
+	return -1;
+}
+
 static void stop_all(struct run *run)
 {
 	size_t i;
@@ -147,6 +161,8 @@ static void stop_all(struct run *run)
  */
 static void run_instances(struct run *run, const sigset_t *waited)
 {
+	struct cpusched *cpusched = NULL;
+	struct metrics *metrics = run->metrics.file ? &run->metrics : NULL;
 	struct vmm_error err;
 	size_t i;
 	int sig;
@@ -162,6 +178,13 @@ static void run_instances(struct run *run, const sigset_t *waited)
 			break;
 		}
 	}
+	if (!run->stop_signal &&
+	    cpusched_start(&cpusched, &run->cfg, run->instances, run->n_created, metrics,
+			   &err) < 0) {
+		fprintf(stderr, "exovmm: %s\n", err.msg);
+		run->stop_signal = SIGTERM;
+		stop_all(run);
+	}
 	while (atomic_load(&run->running) > 0) {
 		if (sigwait(waited, &sig) != 0 || sig == INSTANCE_DONE_SIGNAL)
 			continue;
@@ -170,6 +193,7 @@ static void run_instances(struct run *run, const sigset_t *waited)
 		run->stop_signal = sig;
 		stop_all(run);
 	}
+	cpusched_stop(cpusched);
 	for (i = 0; i < run->n_created; i++)
 		instance_join(&run->instances[i]);
 }
@@ -267,7 +291,7 @@ int main(int argc, char **argv)
 		vmm_config_free(&run.cfg);
 		return EXOVMM_EXIT_SETUP;
 	}
-	if (create_instances(&run) < 0) {
+	if (create_instances(&run) < 0 || open_metrics(&run) < 0) {
 		destroy_instances(&run);
 		if (created_log_dir)
 			rmdir(run.cfg.log_dir);
@@ -281,6 +305,7 @@ int main(int argc, char **argv)
 	sigaddset(&waited, INSTANCE_DONE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &waited, NULL);
 	run_instances(&run, &waited);
+	metrics_close(&run.metrics);
 	status = exit_status(&run);
 	destroy_instances(&run);
 	vmm_config_free(&run.cfg);

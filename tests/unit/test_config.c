@@ -147,6 +147,8 @@ START_TEST(test_minimal)
 	ck_assert_uint_eq(cfg.cpus, 0);
 	ck_assert_uint_eq(cfg.timeslice_ns, VMM_TIMESLICE_DEFAULT_NS);
 	ck_assert_ptr_null(cfg.metrics);
+	ck_assert_uint_eq(cfg.metrics_interval_ns,
+			  VMM_METRICS_INTERVAL_DEFAULT_NS);
 	vmm_config_free(&cfg);
 	ck_assert_ptr_null(cfg.instances);
 	ck_assert_uint_eq(cfg.n_instances, 0);
@@ -165,6 +167,7 @@ START_TEST(test_all_keys)
 		"cpus = 1\n"
 		"timeslice = 10ms\n"
 		"metrics = /tmp/m.csv\n"
+		"metrics_interval = 250ms\n"
 		"\n"
 		"[instance web-1.x_y]\n"
 		"image = /img/exo.elf\n"
@@ -183,10 +186,11 @@ START_TEST(test_all_keys)
 	ck_assert_uint_eq(cfg.cpus, 1);
 	ck_assert_uint_eq(cfg.timeslice_ns, 10 * MS);
 	ck_assert_str_eq(cfg.metrics, "/tmp/m.csv");
+	ck_assert_uint_eq(cfg.metrics_interval_ns, 250 * MS);
 	ck_assert_uint_eq(cfg.n_instances, 1);
 	w = &cfg.instances[0];
 	ck_assert_str_eq(w->name, "web-1.x_y");
-	ck_assert_int_eq(w->line, 9);
+	ck_assert_int_eq(w->line, 10);
 	ck_assert_str_eq(w->image, "/img/exo.elf");
 	ck_assert_str_eq(w->initrd, "/img/progs.cpio");
 	ck_assert_str_eq(w->cmdline, "console=ttyS0 quiet");
@@ -660,6 +664,11 @@ static const struct {
      ":2: [exovmm] timeslice" TIME_RANGE "\"0ms\""},
     {"[exovmm]\ntimeslice = 2s\n",
      ":2: [exovmm] timeslice" TIME_RANGE "\"2s\""},
+    {"[exovmm]\nmetrics_interval = 5ms\n",
+     ":2: [exovmm] metrics_interval: expected a duration from 10ms to 3600s, "
+     "got \"5ms\""},
+    {"[exovmm]\nmetrics_interval = often\n",
+     ":2: [exovmm] metrics_interval" TIME_SYNTAX "\"often\""},
     {"[exovmm]\nbackend = unicorn\n",
      ":2: [exovmm] backend: \"unicorn\" is not available in this build "
      "(available: kvm)"},

@@ -1,0 +1,393 @@
+/*
+ * test_credit.c: Check tests of the credit scheduler's arithmetic
+ * (vmm/credit.c) on simulated time.
+ *
+ * The simulator plays the host: `cpus` CPUs, and one thread per vCPU
+ * that is either busy (runnable) or halted at each moment.  Every step it
+ * gives the CPUs to the busy vCPUs the scheduler lets run, evenly when
+ * there are more of them than CPUs (as the host's fair scheduler would),
+ * and it calls credit_tick() when the scheduler asked to be called.  The
+ * tests then compare the CPU each vCPU got with the share its weight and
+ * cap entitle it to.
+ */
+#include <check.h>
+#include <stdint.h>
+
+#include "check_main.h"
+#include "vmm/credit.h"
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+#define PERIOD (30 * MS) /* Xen's default timeslice */
+#define STEP (50000ull)	 /* 50 us of simulated time a step */
+#define WINDOW (10 * SEC) /* as the share-accuracy benchmark */
+#define TOLERANCE 0.01	 /* of one CPU: the layer's goal */
+#define NOCAP 0u
+#define ZERO_CLOCK ((struct credit_clock){0, false})
+
+/* When a vCPU is busy: from `from` until `until` (0: for ever). */
+struct demand {
+	uint64_t from, until;
+};
+
+struct sim {
+	struct credit_sched s;
+	unsigned cpus, n;
+	int id[CREDIT_VCPUS_MAX];
+	struct demand busy[CREDIT_VCPUS_MAX];
+	struct credit_clock clock[CREDIT_VCPUS_MAX]; /* by scheduler id */
+	uint64_t now, next_tick;
+	uint64_t halted_but_parked; /* steps a halted vCPU spent parked */
+};
+
+static void sim_init(struct sim *m, unsigned cpus)
+{
+	*m = (struct sim){.cpus = cpus};
+	credit_init(&m->s, cpus, PERIOD, 0);
+}
+
+/* A vCPU busy for ever unless sim_demand() says otherwise. */
+static unsigned sim_add(struct sim *m, unsigned weight, unsigned cap)
+{
+	unsigned k = m->n++;
+
+	m->id[k] = credit_add(&m->s, weight, cap, (struct credit_clock){0});
+	ck_assert_int_ge(m->id[k], 0);
+	m->busy[k] = (struct demand){0, 0};
+	return k;
+}
+
+static void sim_demand(struct sim *m, unsigned k, uint64_t from,
+		       uint64_t until)
+{
+	m->busy[k] = (struct demand){from, until};
+}
+
+static bool sim_busy(const struct sim *m, unsigned k)
+{
+	const struct demand *d = &m->busy[k];
+
+	return m->id[k] >= 0 && m->now >= d->from &&
+	       (!d->until || m->now < d->until);
+}
+
+static bool sim_runs(const struct sim *m, unsigned k)
+{
+	return sim_busy(m, k) &&
+	       credit_state(&m->s, m->id[k]) == CREDIT_RUN;
+}
+
+/* One step: the CPUs go evenly to the busy vCPUs allowed to run. */
+static void sim_step(struct sim *m)
+{
+	unsigned running = 0;
+
+	for (unsigned k = 0; k < m->n; k++) {
+		running += sim_runs(m, k);
+		if (m->id[k] >= 0 && !sim_busy(m, k) &&
+		    credit_state(&m->s, m->id[k]) != CREDIT_RUN)
+			m->halted_but_parked++;
+	}
+	for (unsigned k = 0; k < m->n; k++) {
+		struct credit_clock *c;
+
+		if (m->id[k] < 0)
+			continue;
+		c = &m->clock[m->id[k]];
+		c->runnable = sim_runs(m, k);
+		if (c->runnable)
+			c->cpu_ns += running > m->cpus
+					     ? STEP * m->cpus / running
+					     : STEP;
+	}
+	m->now += STEP;
+	if (m->now >= m->next_tick)
+		m->next_tick = m->now + credit_tick(&m->s, m->now, m->clock);
+}
+
+static void sim_run(struct sim *m, uint64_t duration)
+{
+	for (uint64_t end = m->now + duration; m->now < end;)
+		sim_step(m);
+}
+
+/* CPU each vCPU used over the next `duration`, in CPUs. */
+static void sim_measure(struct sim *m, uint64_t duration, double share[])
+{
+	uint64_t before[CREDIT_VCPUS_MAX];
+
+	for (unsigned k = 0; k < m->n; k++)
+		before[k] = m->id[k] >= 0 ? m->clock[m->id[k]].cpu_ns : 0;
+	sim_run(m, duration);
+	for (unsigned k = 0; k < m->n; k++)
+		share[k] = m->id[k] >= 0
+				   ? (double)(m->clock[m->id[k]].cpu_ns -
+					      before[k]) /
+					     (double)duration
+				   : 0;
+}
+
+static void assert_shares(const double got[], const double want[],
+			  unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		ck_assert_msg(got[k] > want[k] - TOLERANCE &&
+				      got[k] < want[k] + TOLERANCE,
+			      "vCPU %u: %.4f of a CPU, want %.4f", k, got[k],
+			      want[k]);
+}
+
+/* Weights 1:2:4 on 2 CPUs: the heaviest can use only one, the rest
+ * splits 1:2. */
+START_TEST(test_weights_three_on_two)
+{
+	struct sim m;
+	double got[3], want[3] = {1.0 / 3, 2.0 / 3, 1.0};
+
+	sim_init(&m, 2);
+	sim_add(&m, 1, NOCAP);
+	sim_add(&m, 2, NOCAP);
+	sim_add(&m, 4, NOCAP);
+	sim_run(&m, SEC);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 3);
+}
+END_TEST
+
+/* Weights 1:1:2:4 on 2 CPUs, exactly proportional. */
+START_TEST(test_weights_four_on_two)
+{
+	struct sim m;
+	double got[4], want[4] = {0.25, 0.25, 0.5, 1.0};
+
+	sim_init(&m, 2);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 512, NOCAP);
+	sim_add(&m, 1024, NOCAP);
+	sim_run(&m, SEC);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 4);
+}
+END_TEST
+
+/* A 25% cap on the heaviest of 1:2:4: what it cannot use goes to the
+ * others, the middle one up to a whole CPU. */
+START_TEST(test_cap_redistributes)
+{
+	struct sim m;
+	double got[3], want[3] = {0.75, 1.0, 0.25};
+
+	sim_init(&m, 2);
+	sim_add(&m, 1, NOCAP);
+	sim_add(&m, 2, NOCAP);
+	sim_add(&m, 4, 25);
+	sim_run(&m, SEC);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 3);
+}
+END_TEST
+
+/* A cap is a ceiling even with every other CPU idle. */
+START_TEST(test_cap_holds_on_idle_machine)
+{
+	struct sim m;
+	double got[1], want[1] = {0.30};
+
+	sim_init(&m, 2);
+	sim_add(&m, 256, 30);
+	sim_run(&m, SEC);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 1);
+	ck_assert_int_eq(credit_state(&m.s, m.id[0]) == CREDIT_RUN ||
+				 credit_state(&m.s, m.id[0]) ==
+					 CREDIT_PARKED_CAP,
+			 1);
+}
+END_TEST
+
+/* A halted vCPU consumes nothing, is never parked, and the busy one
+ * gets the CPU it leaves (work-conserving). */
+START_TEST(test_idle_vcpu)
+{
+	struct sim m;
+	double got[2], want[2] = {1.0, 0.0};
+
+	sim_init(&m, 1);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 1024, NOCAP);
+	sim_demand(&m, 1, 100 * SEC, 0); /* halted throughout */
+	sim_run(&m, SEC);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 2);
+	ck_assert_uint_eq(m.halted_but_parked, 0);
+}
+END_TEST
+
+/* A vCPU waking after a long idle gets its share at once, not after the
+ * others' credit runs out. */
+START_TEST(test_wake_up_not_starved)
+{
+	struct sim m;
+	double got[3], want[3] = {1.0 / 3, 1.0 / 3, 1.0 / 3};
+	uint64_t wake = 3 * SEC, before;
+
+	sim_init(&m, 1);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 256, NOCAP);
+	sim_demand(&m, 2, wake, 0);
+	sim_run(&m, wake);
+	before = m.clock[m.id[2]].cpu_ns;
+	ck_assert_uint_eq(before, 0);
+	sim_run(&m, PERIOD);
+	/* In its first period awake, at least its share of it. */
+	ck_assert_uint_ge(m.clock[m.id[2]].cpu_ns - before, PERIOD / 3);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 3);
+}
+END_TEST
+
+/* A weight changed while running takes effect within a period or two. */
+START_TEST(test_weight_changed_live)
+{
+	struct sim m;
+	double got[2], even[2] = {0.5, 0.5}, heavy[2] = {0.75, 0.25};
+
+	sim_init(&m, 1);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 256, NOCAP);
+	sim_run(&m, SEC);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, even, 2);
+	credit_set(&m.s, m.id[0], 768, NOCAP);
+	sim_run(&m, 2 * PERIOD);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, heavy, 2);
+}
+END_TEST
+
+/* A cap set live parks at once; removing it frees the vCPU again. */
+START_TEST(test_cap_changed_live)
+{
+	struct sim m;
+	double got[1], capped[1] = {0.20}, free_again[1] = {1.0};
+
+	sim_init(&m, 1);
+	sim_add(&m, 256, NOCAP);
+	sim_run(&m, SEC);
+	credit_set(&m.s, m.id[0], 256, 20);
+	sim_run(&m, 2 * PERIOD);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, capped, 1);
+	credit_set(&m.s, m.id[0], 256, NOCAP);
+	sim_run(&m, 2 * PERIOD);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, free_again, 1);
+}
+END_TEST
+
+/* When a vCPU goes, the others share what it had. */
+START_TEST(test_removed_vcpu_share_redistributed)
+{
+	struct sim m;
+	double got[3], want[3] = {0.5, 0.5, 0.0};
+
+	sim_init(&m, 1);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 256, NOCAP);
+	sim_add(&m, 512, NOCAP);
+	sim_run(&m, SEC);
+	credit_remove(&m.s, m.id[2]);
+	m.id[2] = -1;
+	sim_run(&m, 2 * PERIOD);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 3);
+}
+END_TEST
+
+/* More CPUs than vCPUs: nobody is ever parked, each has a CPU. */
+START_TEST(test_more_cpus_than_vcpus)
+{
+	struct sim m;
+	double got[2], want[2] = {1.0, 1.0};
+
+	sim_init(&m, 4);
+	sim_add(&m, 1, NOCAP);
+	sim_add(&m, 65535, NOCAP);
+	sim_measure(&m, WINDOW, got);
+	assert_shares(got, want, 2);
+}
+END_TEST
+
+/* The table holds CREDIT_VCPUS_MAX vCPUs and refuses one more. */
+START_TEST(test_table_full)
+{
+	struct credit_sched s;
+
+	credit_init(&s, 2, PERIOD, 0);
+	for (unsigned i = 0; i < CREDIT_VCPUS_MAX; i++)
+		ck_assert_int_eq(credit_add(&s, 256, NOCAP, ZERO_CLOCK),
+				 (int)i);
+	ck_assert_int_eq(credit_add(&s, 256, NOCAP, ZERO_CLOCK), -1);
+	credit_remove(&s, 7);
+	ck_assert_int_eq(credit_add(&s, 256, NOCAP, ZERO_CLOCK), 7);
+}
+END_TEST
+
+/* Ticks come sooner when a running vCPU is about to run out of credit,
+ * never sooner than the minimum, never later than a tick. */
+START_TEST(test_tick_wait_bounds)
+{
+	struct credit_sched s;
+	struct credit_clock clock[CREDIT_VCPUS_MAX] = {{0}};
+	uint64_t wait;
+	int a;
+
+	credit_init(&s, 1, PERIOD, 0);
+	a = credit_add(&s, 256, 10, ZERO_CLOCK); /* 3 ms a period */
+	clock[a] = (struct credit_clock){MS, true};
+	wait = credit_tick(&s, MS, clock);
+	ck_assert_uint_le(wait, 2 * MS); /* 2 ms of credit left */
+	clock[a] = (struct credit_clock){2 * MS, true};
+	wait = credit_tick(&s, 2 * MS, clock);
+	ck_assert_uint_le(wait, MS);
+	clock[a] = (struct credit_clock){3 * MS - 1000, true};
+	wait = credit_tick(&s, 3 * MS, clock);
+	ck_assert_uint_eq(wait, CREDIT_TICK_MIN_NS);
+	ck_assert_int_eq(credit_state(&s, a), CREDIT_RUN);
+	clock[a] = (struct credit_clock){3 * MS + 1000, true};
+	wait = credit_tick(&s, 4 * MS, clock);
+	ck_assert_uint_le(wait, PERIOD / CREDIT_TICKS_PER_PERIOD);
+	ck_assert_int_eq(credit_state(&s, a), CREDIT_PARKED_CAP);
+}
+END_TEST
+
+static Suite *credit_suite(void)
+{
+	Suite *s = suite_create("credit");
+	TCase *shares = tcase_create("shares");
+	TCase *live = tcase_create("live");
+	TCase *table = tcase_create("table");
+
+	tcase_set_timeout(shares, 60);
+	tcase_set_timeout(live, 60);
+	tcase_add_test(shares, test_weights_three_on_two);
+	tcase_add_test(shares, test_weights_four_on_two);
+	tcase_add_test(shares, test_cap_redistributes);
+	tcase_add_test(shares, test_cap_holds_on_idle_machine);
+	tcase_add_test(shares, test_idle_vcpu);
+	tcase_add_test(shares, test_more_cpus_than_vcpus);
+	suite_add_tcase(s, shares);
+	tcase_add_test(live, test_wake_up_not_starved);
+	tcase_add_test(live, test_weight_changed_live);
+	tcase_add_test(live, test_cap_changed_live);
+	tcase_add_test(live, test_removed_vcpu_share_redistributed);
+	suite_add_tcase(s, live);
+	tcase_add_test(table, test_table_full);
+	tcase_add_test(table, test_tick_wait_bounds);
+	suite_add_tcase(s, table);
+	return s;
+}
+
+CHECK_MAIN(credit_suite)

@@ -1,0 +1,337 @@
+/*
+ * cpusched.c: the CPU quota layer's thread (see cpusched.h).  Owns the
+ * credit scheduler's state at run time, the CPU pool the vCPU threads are
+ * pinned to, the tick loop (read every vCPU thread's clocks, let credit.c
+ * decide, park the vCPUs that must stop and release the others), and the
+ * sampling of the metrics time series.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpusched.h"
+
+#define NS_PER_SEC 1000000000ull
+#define NS_PER_MS 1000000.0
+/* Enough of a stat line for pid, (comm) and state: comm is <= 16 bytes. */
+#define THREAD_STAT_PREFIX 64
+#define MIB_SHIFT 20
+
+/* One instance's vCPU as the layer sees it. */
+struct vcpu {
+	struct instance *inst;
+	int id;		 /* in the credit scheduler; -1: not (any more) */
+	clockid_t clock; /* its thread's CPU clock */
+	int stat_fd;	 /* its /proc stat file; -1: not open yet */
+	uint64_t cpu_ns; /* at the last tick */
+	uint64_t parked_ns;
+	uint64_t sampled_cpu_ns; /* at the last metrics sample */
+};
+
+struct cpusched {
+	struct credit_sched credit;
+	struct vcpu vcpu[CREDIT_VCPUS_MAX];
+	size_t n;
+	cpu_set_t pool;
+	struct metrics *metrics;
+	uint64_t metrics_interval_ns;
+	uint64_t start_ns, next_sample_ns;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* cpusched_stop */
+	bool stopping;
+};
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* A thread's CPU time, or false if the thread has ended. */
+static bool thread_cpu_ns(clockid_t clock, uint64_t *ns)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts) != 0)
+		return false;
+	*ns = (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+	return true;
+}
+
+/*
+ * Whether the vCPU thread is runnable now (running, or waiting for a CPU):
+ * the state field of /proc/self/task/TID/stat, after the command name in
+ * parentheses.  False until the thread has said who it is; then its CPU
+ * use alone says whether it wants CPU (credit.c).
+ */
+static bool thread_runnable(struct vcpu *v)
+{
+	char path[64], buf[THREAD_STAT_PREFIX];
+	const char *state;
+	ssize_t len;
+	int tid = atomic_load(&v->inst->tid);
+
+	if (v->stat_fd < 0 && tid) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		v->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (v->stat_fd < 0)
+		return false;
+	len = pread(v->stat_fd, buf, sizeof(buf) - 1, 0);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	state = strrchr(buf, ')');
+	return state && state[1] == ' ' && state[2] == 'R';
+}
+
+/* A vCPU thread's clocks, or false if it has ended. */
+static bool vcpu_clock(struct vcpu *v, struct credit_clock *c)
+{
+	if (atomic_load(&v->inst->finished) ||
+	    !thread_cpu_ns(v->clock, &c->cpu_ns))
+		return false;
+	c->runnable = thread_runnable(v);
+	v->cpu_ns = c->cpu_ns;
+	return true;
+}
+
+unsigned cpusched_host_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		return 1;
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/* The first `cpus` CPUs this process may use. */
+static void make_pool(cpu_set_t *pool, unsigned cpus)
+{
+	cpu_set_t allowed;
+	unsigned taken = 0;
+
+	CPU_ZERO(pool);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+		CPU_ZERO(&allowed);
+	for (int cpu = 0; cpu < CPU_SETSIZE && taken < cpus; cpu++)
+		if (CPU_ISSET(cpu, &allowed)) {
+			CPU_SET(cpu, pool);
+			taken++;
+		}
+}
+
+/*
+ * Every vCPU's clocks.  A vCPU whose instance ended is forgotten, and its
+ * share goes to the others; one parked since the last tick is charged
+ * the time as parked.
+ */
+static void read_clocks(struct cpusched *cs, uint64_t elapsed,
+			struct credit_clock clock[])
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		struct vcpu *v = &cs->vcpu[i];
+
+		if (v->id < 0)
+			continue;
+		if (credit_state(&cs->credit, v->id) != CREDIT_RUN)
+			v->parked_ns += elapsed;
+		if (vcpu_clock(v, &clock[v->id]))
+			continue;
+		credit_remove(&cs->credit, v->id);
+		v->id = -1;
+	}
+}
+
+/* Park or release each vCPU as the credit scheduler decided. */
+static void apply(struct cpusched *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		struct vcpu *v = &cs->vcpu[i];
+
+		if (v->id >= 0)
+			instance_park(v->inst, credit_state(&cs->credit, v->id) !=
+						       CREDIT_RUN);
+	}
+}
+
+/* One line of metrics for the vCPU, covering `interval` ns up to now. */
+static void sample_vcpu(struct cpusched *cs, struct vcpu *v, uint64_t now,
+			uint64_t interval)
+{
+	const struct vmm_instance_config *cfg = v->inst->cfg;
+	const struct credit_vcpu *c = v->id >= 0 ? &cs->credit.vcpu[v->id]
+						 : NULL;
+	struct metrics_row row = {
+		.time_s = (double)(now - cs->start_ns) / NS_PER_SEC,
+		.instance = cfg->name,
+		.state = !c				? "ended"
+			 : c->state == CREDIT_RUN	? "running"
+							: "parked",
+		.cpu_s = (double)v->cpu_ns / NS_PER_SEC,
+		.share = interval ? (double)(v->cpu_ns - v->sampled_cpu_ns) /
+					    (double)interval
+				  : 0,
+		.target = c ? (double)c->share / (double)cs->credit.period_ns
+			    : 0,
+		.credit_ms = c ? (double)c->credit / NS_PER_MS : 0,
+		.parked_s = (double)v->parked_ns / NS_PER_SEC,
+		.weight = c ? c->weight : cfg->weight,
+		.cap = c ? c->cap : cfg->cap,
+		.memory_mib = cfg->memory >> MIB_SHIFT,
+		.exits = atomic_load(&v->inst->exits),
+	};
+
+	metrics_write(cs->metrics, &row);
+	v->sampled_cpu_ns = v->cpu_ns;
+}
+
+static void sample(struct cpusched *cs, uint64_t now)
+{
+	uint64_t interval = now - (cs->next_sample_ns - cs->metrics_interval_ns);
+
+	for (size_t i = 0; i < cs->n; i++)
+		sample_vcpu(cs, &cs->vcpu[i], now, interval);
+	metrics_flush(cs->metrics);
+	cs->next_sample_ns = now + cs->metrics_interval_ns;
+}
+
+/* One tick; returns when the next is due (CLOCK_MONOTONIC ns). */
+static uint64_t tick(struct cpusched *cs)
+{
+	struct credit_clock clock[CREDIT_VCPUS_MAX] = {{0}};
+	uint64_t now = monotonic_ns(), next;
+
+	read_clocks(cs, now - cs->credit.last_tick, clock);
+	next = now + credit_tick(&cs->credit, now, clock);
+	apply(cs);
+	if (cs->metrics && now >= cs->next_sample_ns)
+		sample(cs, now);
+	if (cs->metrics && next > cs->next_sample_ns)
+		next = cs->next_sample_ns;
+	return next;
+}
+
+static void *cpusched_thread(void *arg)
+{
+	struct cpusched *cs = arg;
+	struct timespec at;
+
+	pthread_mutex_lock(&cs->lock);
+	while (!cs->stopping) {
+		uint64_t next = tick(cs);
+
+		at.tv_sec = (time_t)(next / NS_PER_SEC);
+		at.tv_nsec = (long)(next % NS_PER_SEC);
+		/* The condition variable waits on CLOCK_MONOTONIC (start). */
+		pthread_cond_timedwait(&cs->wake, &cs->lock, &at);
+	}
+	pthread_mutex_unlock(&cs->lock);
+	return NULL;
+}
+
+/* Pin every vCPU thread to the pool and register it with the scheduler. */
+static int add_vcpus(struct cpusched *cs, struct instance *instances,
+		     struct vmm_error *err)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		struct vcpu *v = &cs->vcpu[i];
+		const struct vmm_instance_config *cfg = instances[i].cfg;
+		struct credit_clock clock = {0};
+		int rc;
+
+		*v = (struct vcpu){.inst = &instances[i], .id = -1,
+				   .stat_fd = -1};
+		if (!v->inst->started)
+			continue;
+		rc = pthread_getcpuclockid(v->inst->thread, &v->clock);
+		if (rc == 0)
+			rc = pthread_setaffinity_np(v->inst->thread,
+						    sizeof(cs->pool),
+						    &cs->pool);
+		if (rc == ESRCH)
+			continue; /* it has ended already */
+		if (rc != 0)
+			return vmm_errorf(err,
+					  "instance %s: cannot schedule its "
+					  "vCPU thread: %s",
+					  cfg->name, strerror(rc));
+		vcpu_clock(v, &clock);
+		v->id = credit_add(&cs->credit, cfg->weight, cfg->cap, clock);
+	}
+	return 0;
+}
+
+static void close_vcpus(struct cpusched *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->vcpu[i].stat_fd >= 0)
+			close(cs->vcpu[i].stat_fd);
+}
+
+int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
+		   struct instance *instances, size_t n,
+		   struct metrics *metrics, struct vmm_error *err)
+{
+	struct cpusched *cs = calloc(1, sizeof(*cs));
+	pthread_condattr_t attr;
+	unsigned cpus = cfg->cpus ? cfg->cpus : cpusched_host_cpus();
+	int rc;
+
+	if (!cs)
+		return vmm_errorf(err, "out of memory");
+	cs->n = n;
+	cs->metrics = metrics;
+	cs->metrics_interval_ns = cfg->metrics_interval_ns;
+	cs->start_ns = monotonic_ns();
+	cs->next_sample_ns = cs->start_ns + cs->metrics_interval_ns;
+	make_pool(&cs->pool, cpus);
+	credit_init(&cs->credit, cpus, cfg->timeslice_ns, cs->start_ns);
+	pthread_mutex_init(&cs->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&cs->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (add_vcpus(cs, instances, err) < 0) {
+		close_vcpus(cs);
+		free(cs);
+		return -1;
+	}
+	rc = pthread_create(&cs->thread, NULL, cpusched_thread, cs);
+	if (rc != 0) {
+		close_vcpus(cs);
+		free(cs);
+		return vmm_errorf(err, "cannot start the CPU scheduler: %s",
+				  strerror(rc));
+	}
+	*out = cs;
+	return 0;
+}
+
+void cpusched_stop(struct cpusched *cs)
+{
+	if (!cs)
+		return;
+	pthread_mutex_lock(&cs->lock);
+	cs->stopping = true;
+	pthread_cond_signal(&cs->wake);
+	pthread_mutex_unlock(&cs->lock);
+	pthread_join(cs->thread, NULL);
+	if (cs->metrics)
+		sample(cs, monotonic_ns()); /* the last, partial interval */
+	for (size_t i = 0; i < cs->n; i++)
+		instance_park(cs->vcpu[i].inst, false);
+	close_vcpus(cs);
+	pthread_cond_destroy(&cs->wake);
+	pthread_mutex_destroy(&cs->lock);
+	free(cs);
+}

@@ -1,0 +1,117 @@
+/*
+ * credit.h: the CPU quota layer's decisions: which vCPUs may run, with
+ * the semantics of Xen's credit scheduler (weight, cap, a pool of
+ * physical CPUs, an accounting period).
+ *
+ * This is arithmetic only: the caller supplies the time and each vCPU
+ * thread's CPU clock, and acts on the answers (cpusched.c parks and
+ * releases real threads; tests/unit/test_credit.c runs it on simulated
+ * time).
+ *
+ * The rules:
+ * - Each accounting period (the timeslice, 30 ms by default) hands out
+ *   `cpus` periods of CPU time among the vCPUs that wanted CPU in the
+ *   last period, in proportion to their weights. No vCPU gets more than
+ *   its cap or one CPU; what those cannot use is shared among the rest
+ *   ("water-filling").
+ * - A vCPU's credit is what it has left of its share in this period.
+ *   Unused credit does not accumulate past one share. Debt (CPU used past
+ *   the credit) carries into the next period, up to one share, so shares
+ *   hold on average even though parking lags the clock a little.
+ * - A capped vCPU without credit is parked until the next period, even if
+ *   CPUs are idle: the cap is a ceiling.
+ * - An uncapped vCPU without credit runs only on a CPU that no vCPU with
+ *   credit wants (work-conserving, as Xen runs OVER vCPUs when no UNDER
+ *   one is runnable).
+ * - When more vCPUs want CPU than there are CPUs, those with most of
+ *   their share left run, the rest are parked: each vCPU then consumes
+ *   its share at an even pace across the period, instead of some
+ *   exhausting it early while a CPU idles at the end.
+ * - A vCPU that is not runnable at a tick and used less than half the
+ *   time since the last one (halted) is not parked, so it wakes at once. While it idles it keeps a share as if it were busy, so on
+ *   waking it has credit and outranks the vCPUs that spent theirs: it is
+ *   not starved.
+ */
+#ifndef VMM_CREDIT_H
+#define VMM_CREDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CREDIT_VCPUS_MAX 64u /* VMM_MAX_INSTANCES: one vCPU each */
+/* Ticks per accounting period when no vCPU is about to run out. */
+#define CREDIT_TICKS_PER_PERIOD 10u
+/* The shortest wait between ticks: parking costs a VM exit. */
+#define CREDIT_TICK_MIN_NS 200000ull /* 200 us */
+#define CREDIT_PERCENT 100u	      /* caps are in percent of one CPU */
+
+/*
+ * What the host says of a vCPU thread: the CPU time it has used (from
+ * any fixed point), and whether it is runnable now (running or waiting
+ * for a CPU).  A halted vCPU sleeps in the host.
+ */
+struct credit_clock {
+	uint64_t cpu_ns;
+	bool runnable;
+};
+
+/* Why a vCPU may not run now. */
+enum credit_state {
+	CREDIT_RUN,	    /* may run */
+	CREDIT_PARKED,	    /* others with more credit want the CPUs */
+	CREDIT_PARKED_CAP,  /* at its cap: parked until the next period */
+};
+
+struct credit_vcpu {
+	bool present;
+	unsigned weight;      /* 1 to VMM_WEIGHT_MAX */
+	unsigned cap;	      /* percent of one CPU; 0 = none */
+	int64_t credit;	      /* ns of CPU left in this period */
+	int64_t share;	      /* ns per period it is entitled to now */
+	struct credit_clock clock; /* its thread's clocks at the last tick */
+	bool wants;	      /* runnable since the last tick (or parked) */
+	bool wanted;	      /* wanted CPU at some tick of this period */
+	enum credit_state state;
+	/* Totals since it was added, for metrics. */
+	uint64_t used_ns;
+	uint64_t parked_ns;
+};
+
+struct credit_sched {
+	unsigned cpus;
+	uint64_t period_ns;
+	uint64_t period_start;
+	uint64_t last_tick;
+	struct credit_vcpu vcpu[CREDIT_VCPUS_MAX];
+};
+
+/* No vCPUs yet; the first period starts at now. */
+void credit_init(struct credit_sched *s, unsigned cpus, uint64_t period_ns,
+		 uint64_t now);
+/*
+ * Add a vCPU whose thread's clocks read `clock` now.  It starts wanting
+ * CPU with a full share of credit.  Returns its id, or -1 if the table is
+ * full.
+ */
+int credit_add(struct credit_sched *s, unsigned weight, unsigned cap,
+	       struct credit_clock clock);
+/* Change a vCPU's weight and cap; shares are recomputed at once. */
+void credit_set(struct credit_sched *s, int id, unsigned weight, unsigned cap);
+/* The vCPU is gone (its instance ended). */
+void credit_remove(struct credit_sched *s, int id);
+/*
+ * Account the CPU each vCPU used since the last tick (clock[id]: its
+ * thread's clocks now), refill credit when a period has passed, and
+ * decide who may run (credit_state()).  Returns how long to wait before
+ * the next tick: sooner when a running vCPU is about to run out.
+ */
+uint64_t credit_tick(struct credit_sched *s, uint64_t now,
+		     const struct credit_clock clock[CREDIT_VCPUS_MAX]);
+
+static inline enum credit_state credit_state(const struct credit_sched *s,
+					     int id)
+{
+	return s->vcpu[id].state;
+}
+
+#endif /* VMM_CREDIT_H */
