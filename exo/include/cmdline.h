@@ -5,6 +5,8 @@
  *   tick=DURATION   timer period: a number and us, ms or s; 1us..1s
  *   test=boot       run the built-in self-tests
  *   hold=DURATION   wait that long (halted between ticks) before exiting
+ *   spin=DURATION   then spin that long with interrupts off: a guest that
+ *                   neither halts nor takes an interrupt (quota tests)
  *   console=uart    write to the UART even under exovmm (one VM exit a byte)
  *   fault=NAME      after the banner, raise exception NAME (de, bp, ud, gp,
  *                   pf) or commit violation NAME (triple, port, mmio, hvc)
@@ -46,6 +48,7 @@ struct cmdline {
 	uint32_t tick_us;
 	bool test_boot;
 	uint64_t hold_us; /* 0: exit at once */
+	uint64_t spin_us; /* 0: no spin */
 	bool console_uart;
 	const struct exo_fault *fault; /* NULL: none */
 	const struct exo_violation *violation; /* NULL: none */

@@ -40,6 +40,8 @@ void timer_oneshot_us(uint64_t us);
 uint64_t timer_us_to_tsc(uint64_t us);
 /* Halt, with interrupts on, for at least us microseconds of ticks. */
 void timer_sleep_us(uint64_t us);
+/* Busy-wait us microseconds with interrupts off (spin=). */
+void timer_spin_us(uint64_t us);
 
 /* The LAPIC (exo/arch/x86_64/lapic.c), xAPIC mode through the direct map. */
 void lapic_init(void);

@@ -81,6 +81,11 @@ static bool parse_hold(const struct word *w, struct cmdline *out)
 	return parse_duration(w, CMDLINE_HOLD_MAX_US, &out->hold_us);
 }
 
+static bool parse_spin(const struct word *w, struct cmdline *out)
+{
+	return parse_duration(w, CMDLINE_HOLD_MAX_US, &out->spin_us);
+}
+
 static bool parse_test(const struct word *w, struct cmdline *out)
 {
 	out->test_boot = value_is(w, "boot");
@@ -135,6 +140,7 @@ static const struct key_parser parsers[] = {
     {"tick", parse_tick, "a duration from 1us to 1s, e.g. 10ms"},
     {"test", parse_test, "boot"},
     {"hold", parse_hold, "a duration from 1us to 1h, e.g. 2s"},
+    {"spin", parse_spin, "a duration from 1us to 1h, e.g. 2s"},
     {"console", parse_console, "uart"},
     {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port, mmio or hvc"},
     {"run", parse_run, "up to 8 program names separated by commas"},

@@ -90,5 +90,6 @@ _Noreturn void exo_main(uint64_t start_pa)
 	if (!cl.test_boot)
 		kprintf("exo: nothing to run (no run= on the command line)\n");
 	timer_sleep_us(cl.hold_us);
+	timer_spin_us(cl.spin_us);
 	exo_exit(code);
 }

@@ -148,10 +148,16 @@ START_TEST(test_keys_before)
 {
 	struct cmdline cl;
 
-	ck_assert(parse("run=init,hello slice=2ms -- a", &cl));
+	ck_assert(parse("run=init,hello slice=2ms hold=1s spin=3ms -- a", &cl));
 	ck_assert_uint_eq(cl.nrun, 2);
 	ck_assert_uint_eq(cl.slice_us, 2000);
+	ck_assert_uint_eq(cl.hold_us, 1000000);
+	ck_assert_uint_eq(cl.spin_us, 3000);
 	ck_assert_uint_eq(cl.argc, 1);
+	ck_assert(!parse("spin=forever", &cl));
+	ck_assert_str_eq(err,
+			 "bad value \"forever\" for spin (want a duration from "
+			 "1us to 1h, e.g. 2s)");
 	/* Words before "--" are still checked. */
 	ck_assert(!parse("tick=0 -- a", &cl));
 	ck_assert_str_eq(err,

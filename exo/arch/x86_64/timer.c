@@ -124,3 +124,13 @@ void timer_sleep_us(uint64_t us)
 	while (timer_ticks < until)
 		hlt(); /* the next tick wakes us */
 }
+
+void timer_spin_us(uint64_t us)
+{
+	uint64_t until = rdtsc() + timer_us_to_tsc(us);
+
+	cli();
+	while (rdtsc() < until)
+		cpu_relax();
+	sti();
+}
