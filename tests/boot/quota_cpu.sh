@@ -1,0 +1,125 @@
+# quota_cpu.sh: the CPU quota layer, measured from exovmm's own metrics
+# ([exovmm] metrics, every 500ms).  Each scenario runs CPU-bound tenants
+# (images/programs/burn, or the kernel's spin=) for a few seconds and
+# compares each instance's mean share over a window in the middle of the
+# run with what its weight and cap entitle it to.  The tolerance is a
+# generous SHARE_TOLERANCE of a CPU: the precise figure is a benchmark
+# (make bench), not a test.  The scenarios:
+#  - weights 1:2:4 on 2 CPUs: 1/3, 2/3 and 1 CPU (one vCPU cannot use two);
+#  - the same with a 25% cap on the heaviest: 0.75, 1 and 0.25, and the
+#    capped one was parked;
+#  - on 1 CPU, a tenant that idles (halted) for 2 s, then spins with
+#    interrupts off for 2 s next to a burner of equal weight: halted, it
+#    takes nothing and leaves the burner the whole CPU; awake, it gets its
+#    half at once (not starved) and the burner keeps the other half (the
+#    spinner was parked although it never took an interrupt).
+# Makefile.inc runs this test after all the others, so no other test
+# competes for the CPUs it measures.
+. "$(dirname "$0")/lib.sh"
+require_kvm
+
+SHARE_TOLERANCE=0.1
+METRICS_INTERVAL=500ms
+
+# scenario CPUS: start a config with metrics on CPUS CPUs.
+scenario() {
+	: >"$work/test.conf"
+	{
+		echo "[exovmm]"
+		echo "cpus = $1"
+		echo "metrics = $work/metrics.csv"
+		echo "metrics_interval = $METRICS_INTERVAL"
+	} >>"$work/test.conf"
+}
+
+# column NAME FROM TO COLUMN: mean of COLUMN over NAME's rows with
+# FROM <= time_s <= TO.
+column_mean() {
+	awk -F, -v n="$1" -v from="$2" -v to="$3" -v c="$4" '
+		NR > 1 && $2 == n && $1 >= from && $1 <= to { s += $c; k++ }
+		END { if (k) printf "%.4f", s / k; else print "none" }' \
+		"$work/metrics.csv"
+}
+
+# column_growth NAME FROM TO COLUMN: how much COLUMN (a running total)
+# grew in NAME's rows from time FROM to time TO.
+column_growth() {
+	awk -F, -v n="$1" -v from="$2" -v to="$3" -v c="$4" '
+		NR > 1 && $2 == n && $1 <= from { a = $c }
+		NR > 1 && $2 == n && $1 <= to { b = $c }
+		END { printf "%.4f", b - a }' "$work/metrics.csv"
+}
+
+# column_max NAME COLUMN: the largest value of COLUMN in NAME's rows.
+column_max() {
+	awk -F, -v n="$1" -v c="$2" '
+		NR > 1 && $2 == n && $c > m { m = $c }
+		END { printf "%.4f", m + 0 }' "$work/metrics.csv"
+}
+
+# near NAME GOT WANT: GOT within SHARE_TOLERANCE of WANT.
+near() {
+	if [ "$2" != none ] && awk -v g="$2" -v w="$3" -v t="$SHARE_TOLERANCE" \
+		'BEGIN { d = g - w; exit !(d <= t && d >= -t) }'; then
+		pass "$1: $2 of a CPU (want $3)"
+	else
+		fail "$1: $2 of a CPU, want $3 +- $SHARE_TOLERANCE"
+	fi
+}
+
+# at_most NAME GOT LIMIT WHAT
+at_most() {
+	if awk -v g="$2" -v l="$3" 'BEGIN { exit !(g <= l) }'; then
+		pass "$1: $4 $2 (at most $3)"
+	else
+		fail "$1: $4 $2, want at most $3"
+	fi
+}
+
+header_ok() {
+	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits$'
+}
+
+echo "=== weights 1:2:4 on 2 CPUs"
+scenario 2
+instance light weight=1 memory=16M "cmdline=run=burn -- 5"
+instance middle weight=2 memory=16M "cmdline=run=burn -- 5"
+instance heavy weight=4 memory=16M "cmdline=run=burn -- 5"
+run_exovmm_merged
+expect_status 0 "three burners"
+header_ok
+near light "$(column_mean light 1.5 4.5 5)" 0.3333
+near middle "$(column_mean middle 1.5 4.5 5)" 0.6667
+near heavy "$(column_mean heavy 1.5 4.5 5)" 1.0
+near "light's target" "$(column_mean light 1.5 4.5 6)" 0.3333
+
+echo "=== the same with a 25% cap on the heaviest"
+scenario 2
+instance light weight=1 memory=16M "cmdline=run=burn -- 5"
+instance middle weight=2 memory=16M "cmdline=run=burn -- 5"
+instance heavy weight=4 cap=25% memory=16M "cmdline=run=burn -- 5"
+run_exovmm_merged
+expect_status 0 "three burners, one capped"
+near light "$(column_mean light 1.5 4.5 5)" 0.75
+near middle "$(column_mean middle 1.5 4.5 5)" 1.0
+near heavy "$(column_mean heavy 1.5 4.5 5)" 0.25
+at_most heavy "$(column_mean heavy 1.5 4.5 5)" 0.27 "capped at 25%:"
+if awk -v p="$(column_max heavy 8)" 'BEGIN { exit !(p > 1) }'; then
+	pass "heavy was parked for $(column_max heavy 8) s"
+else
+	fail "heavy was parked for only $(column_max heavy 8) s"
+fi
+
+echo "=== on 1 CPU: halted, then spinning with interrupts off, next to a burner"
+scenario 1
+instance burner memory=16M "cmdline=run=burn -- 5"
+instance sleeper memory=16M "cmdline=hold=2s spin=2s"
+run_exovmm_merged
+expect_status 0 "a burner and a sleeper"
+near "sleeper, halted" "$(column_mean sleeper 0.75 1.75 5)" 0.0
+near "burner, alone" "$(column_mean burner 0.75 1.75 5)" 1.0
+at_most sleeper "$(column_growth sleeper 0.75 1.75 8)" 0.05 \
+	"halted for a second, parked for (s)"
+near "sleeper, spinning" "$(column_mean sleeper 2.75 3.75 5)" 0.5
+near "burner, beside it" "$(column_mean burner 2.75 3.75 5)" 0.5
+finish
