@@ -62,6 +62,16 @@ run_exovmm
 expect_status 66 "FIFO as image"
 expect "$work/err" "$work/fifo.elf: cannot read: not a regular file"
 
+# A metrics file that cannot be created stops the run before any instance
+# starts, and leaves nothing behind (not even the log directory).
+printf '[exovmm]\nmetrics = %s\n' "$work/absent/m.csv" >"$work/test.conf"
+instance first
+run_exovmm --log-dir "$work/metrics-logs"
+expect_status 66 "metrics file in a missing directory"
+expect "$work/err" "exovmm: $work/absent/m.csv: cannot write metrics: No such file or directory"
+expect_no "$work/out" "[first]"
+if [ -e "$work/metrics-logs" ]; then fail "log directory left behind"; else pass "no log directory left behind"; fi
+
 # An instance without image and initrd keys boots the default image
 # directory's exo.elf and progs.cpio.
 printf '[instance plain]\n' >"$work/test.conf"
