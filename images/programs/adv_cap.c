@@ -8,33 +8,20 @@
  * `run=adv_cap,good`.  Every call must fail with the documented error
  * and nothing it holds may change; it exits 0 when that was so.
  */
-#include "libos.h"
+#include "t_util.h"
 
 #define VA1 0x20000000ull
 #define VA2 0x20001000ull
 #define VA3 0x20002000ull
-#define SENTINEL (-1000)
-
-static uint64_t pte_of(uint64_t va)
-{
-	for (int level = 4; level > 1; level--)
-		if (!(*EXO_UVPT_ENTRY(va, level) & EXO_PTE_PRESENT))
-			return 0;
-	return *EXO_UVPT_ENTRY(va, 1);
-}
 
 /* Map page index of the capability in slot at va; the op's result. */
 static int32_t map1(uint64_t va, long slot, uint32_t index, uint32_t perm)
 {
-	struct exo_pte_op op = {va, (uint32_t)slot, index, perm, SENTINEL};
-	long r = sys_pte_set(EXO_SLOT_SELF, &op, 1);
+	long r;
+	int32_t result =
+	    t_pte_set1(EXO_SLOT_SELF, va, (uint32_t)slot, index, perm, &r);
 
-	return r < 0 ? (int32_t)r : op.result;
-}
-
-static void want(const char *what, long got, long expect)
-{
-	tap_ok(got == expect, "%s: %ld (want %ld)", what, got, expect);
+	return r < 0 ? (int32_t)r : result;
 }
 
 /* Every call that takes a capability slot, with a forged one. */
@@ -43,7 +30,8 @@ static void forged(long s)
 	struct exo_cap_info info;
 	struct exo_env_status st;
 	struct exo_regs regs = {0};
-	struct exo_pte_op op = {VA3, (uint32_t)s, 0, EXO_MAP_READ, SENTINEL};
+	struct exo_pte_op op = {VA3, (uint32_t)s, 0, EXO_MAP_READ,
+				T_OP_UNTOUCHED};
 	uint64_t w[4] = {0};
 	long r[17];
 	unsigned n = 0, bad = 0;
@@ -85,7 +73,7 @@ int main(void)
 
 	tap_plan(86);
 	r = sys_env_status(EXO_SLOT_SELF, &st0);
-	want("own status", r, 0);
+	t_want("own status", r, 0);
 
 	/* ---- a freed capability, and its derived copy ---- */
 	s = sys_frame_alloc(EXO_FRAME_ANY, 2);
@@ -93,45 +81,47 @@ int main(void)
 	tap_ok(s > 0 && d > 0, "two frames (slot %ld) and a copy of the second "
 			      "(slot %ld)", s, d);
 	m = map1(VA1, s, 0, EXO_MAP_READ | EXO_MAP_WRITE);
-	want("map the first", m, 0);
+	t_want("map the first", m, 0);
 	m = map1(VA2, d, 0, EXO_MAP_READ | EXO_MAP_WRITE);
-	want("map the second through the copy", m, 0);
-	pa = pte_of(VA1) & EXO_PTE_ADDR;
+	t_want("map the second through the copy", m, 0);
+	pa = t_pa(VA1);
 	*(volatile uint64_t *)VA1 = 0x5ec12e7;
 	*(volatile uint64_t *)VA2 = 0x5ec12e7;
-	want("free them", sys_frame_free(s, 0, EXO_FRAME_REST), 0);
-	tap_ok(pte_of(VA1) == 0 && pte_of(VA2) == 0,
+	t_want("free them", sys_frame_free(s, 0, EXO_FRAME_REST), 0);
+	tap_ok(t_pte(VA1) == 0 && t_pte(VA2) == 0,
 	       "freeing unmapped both pages, the copy's mapping too");
-	want("cap_info of the freed slot", sys_cap_info(s, &info), -E_BADCAP);
-	want("cap_info of the dead copy", sys_cap_info(d, &info), -E_BADCAP);
-	want("map through the freed slot", map1(VA1, s, 0, EXO_MAP_READ),
-	     -E_BADCAP);
-	want("map through the dead copy", map1(VA2, d, 0, EXO_MAP_READ),
-	     -E_BADCAP);
-	want("free the freed slot again", sys_frame_free(s, 0, EXO_FRAME_REST), -E_BADCAP);
-	want("free through the dead copy", sys_frame_free(d, 0, EXO_FRAME_REST), -E_BADCAP);
-	want("derive from the dead copy", sys_cap_derive(d, EXO_R_READ, 0, 1),
-	     -E_BADCAP);
-	want("grant the dead copy", sys_cap_grant(d, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY),
-	     -E_BADCAP);
-	want("mark the dead copy vital", sys_frame_vital(d, true), -E_BADCAP);
+	t_want("cap_info of the freed slot", sys_cap_info(s, &info), -E_BADCAP);
+	t_want("cap_info of the dead copy", sys_cap_info(d, &info), -E_BADCAP);
+	t_want("map through the freed slot", map1(VA1, s, 0, EXO_MAP_READ),
+	       -E_BADCAP);
+	t_want("map through the dead copy", map1(VA2, d, 0, EXO_MAP_READ),
+	       -E_BADCAP);
+	t_want("free the freed slot again",
+	       sys_frame_free(s, 0, EXO_FRAME_REST), -E_BADCAP);
+	t_want("free through the dead copy",
+	       sys_frame_free(d, 0, EXO_FRAME_REST), -E_BADCAP);
+	t_want("derive from the dead copy", sys_cap_derive(d, EXO_R_READ, 0, 1),
+	       -E_BADCAP);
+	t_want("grant the dead copy",
+	       sys_cap_grant(d, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY),
+	       -E_BADCAP);
+	t_want("mark the dead copy vital", sys_frame_vital(d, true), -E_BADCAP);
 
 	/* The same frames handed out again: the old copy stays dead. */
 	s2 = sys_frame_alloc(pa, 2);
 	tap_ok(s2 > 0, "the same frames allocated again by name: slot %ld",
 	       s2);
-	want("map the reallocated first frame", map1(VA1, s2, 0, EXO_MAP_READ),
-	     0);
-	tap_ok((pte_of(VA1) & EXO_PTE_ADDR) == pa &&
-		   *(volatile uint64_t *)VA1 == 0,
+	t_want("map the reallocated first frame",
+	       map1(VA1, s2, 0, EXO_MAP_READ), 0);
+	tap_ok(t_pa(VA1) == pa && *(volatile uint64_t *)VA1 == 0,
 	       "it is the same frame, zeroed");
-	want("map through the old copy after reuse",
-	     map1(VA2, d, 0, EXO_MAP_READ), -E_BADCAP);
-	want("cap_info of the old copy after reuse", sys_cap_info(d, &info),
-	     -E_BADCAP);
-	tap_ok(pte_of(VA2) == 0, "the old copy mapped nothing");
-	want("drop the dead copy", sys_cap_drop(d), 0);
-	want("drop it again", sys_cap_drop(d), -E_BADCAP);
+	t_want("map through the old copy after reuse",
+	       map1(VA2, d, 0, EXO_MAP_READ), -E_BADCAP);
+	t_want("cap_info of the old copy after reuse", sys_cap_info(d, &info),
+	       -E_BADCAP);
+	tap_ok(t_pte(VA2) == 0, "the old copy mapped nothing");
+	t_want("drop the dead copy", sys_cap_drop(d), 0);
+	t_want("drop it again", sys_cap_drop(d), -E_BADCAP);
 
 	/* ---- forged slots ---- */
 	forged(EXO_CAP_SLOTS);
@@ -150,120 +140,123 @@ int main(void)
 	/* ---- widening ---- */
 	ro = sys_cap_derive(s2, EXO_R_READ, 0, 2);
 	tap_ok(ro > 0, "a read-only copy: slot %ld", ro);
-	want("more rights than the read-only copy",
-	     sys_cap_derive(ro, EXO_R_READ | EXO_R_WRITE, 0, 2), -E_PERM);
-	want("FREE from the read-only copy",
-	     sys_cap_derive(ro, EXO_R_READ | EXO_R_FREE, 0, 2), -E_PERM);
-	want("free through the read-only copy", sys_frame_free(ro, 0, EXO_FRAME_REST), -E_PERM);
-	want("vital through the read-only copy", sys_frame_vital(ro, true),
-	     -E_PERM);
-	want("map writable through the read-only copy",
-	     map1(VA2, ro, 0, EXO_MAP_READ | EXO_MAP_WRITE), -E_PERM);
-	want("grant the read-only copy (no GRANT right)",
-	     sys_cap_grant(ro, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY), -E_PERM);
-	want("rights beyond EXO_R_ALL", sys_cap_derive(s2, 0x80 | EXO_R_READ,
-						       0, 1),
-	     -E_INVAL);
-	want("the CALL right on frames", sys_cap_derive(s2, EXO_R_CALL, 0, 1),
-	     -E_PERM);
-	want("one page more", sys_cap_derive(s2, EXO_R_READ, 0, 3), -E_INVAL);
-	want("offset == count", sys_cap_derive(s2, EXO_R_READ, 2, 1), -E_INVAL);
-	want("offset 1, count 2", sys_cap_derive(s2, EXO_R_READ, 1, 2),
-	     -E_INVAL);
-	want("count 0", sys_cap_derive(s2, EXO_R_READ, 0, 0), -E_INVAL);
-	want("offset 2^64 - 1, count 2 (sum wraps to 1)",
-	     sys_cap_derive(s2, EXO_R_READ, ~0ull, 2), -E_INVAL);
-	want("offset 1, count 2^64 - 1",
-	     sys_cap_derive(s2, EXO_R_READ, 1, ~0ull), -E_INVAL);
-	want("offset 2^52 (base + offset pages wraps)",
-	     sys_cap_derive(s2, EXO_R_READ, 1ull << 52, 1), -E_INVAL);
+	t_want("more rights than the read-only copy",
+	       sys_cap_derive(ro, EXO_R_READ | EXO_R_WRITE, 0, 2), -E_PERM);
+	t_want("FREE from the read-only copy",
+	       sys_cap_derive(ro, EXO_R_READ | EXO_R_FREE, 0, 2), -E_PERM);
+	t_want("free through the read-only copy",
+	       sys_frame_free(ro, 0, EXO_FRAME_REST), -E_PERM);
+	t_want("vital through the read-only copy", sys_frame_vital(ro, true),
+	       -E_PERM);
+	t_want("map writable through the read-only copy",
+	       map1(VA2, ro, 0, EXO_MAP_READ | EXO_MAP_WRITE), -E_PERM);
+	t_want("grant the read-only copy (no GRANT right)",
+	       sys_cap_grant(ro, EXO_SLOT_SELF, EXO_R_READ, EXO_SLOT_ANY),
+	       -E_PERM);
+	t_want("rights beyond EXO_R_ALL",
+	       sys_cap_derive(s2, 0x80 | EXO_R_READ, 0, 1), -E_INVAL);
+	t_want("the CALL right on frames", sys_cap_derive(s2, EXO_R_CALL, 0, 1),
+	       -E_PERM);
+	t_want("one page more", sys_cap_derive(s2, EXO_R_READ, 0, 3), -E_INVAL);
+	t_want("offset == count", sys_cap_derive(s2, EXO_R_READ, 2, 1),
+	       -E_INVAL);
+	t_want("offset 1, count 2", sys_cap_derive(s2, EXO_R_READ, 1, 2),
+	       -E_INVAL);
+	t_want("count 0", sys_cap_derive(s2, EXO_R_READ, 0, 0), -E_INVAL);
+	t_want("offset 2^64 - 1, count 2 (sum wraps to 1)",
+	       sys_cap_derive(s2, EXO_R_READ, ~0ull, 2), -E_INVAL);
+	t_want("offset 1, count 2^64 - 1",
+	       sys_cap_derive(s2, EXO_R_READ, 1, ~0ull), -E_INVAL);
+	t_want("offset 2^52 (base + offset pages wraps)",
+	       sys_cap_derive(s2, EXO_R_READ, 1ull << 52, 1), -E_INVAL);
 	sub = sys_cap_derive(s2, EXO_R_READ, 1, 1);
 	r = sys_cap_info(sub, &info);
 	tap_ok(sub > 0 && r == 0 && info.base == pa + EXO_PAGE_SIZE &&
 		   info.count == 1,
 	       "a one-page copy of the second frame: slot %ld", sub);
-	want("the one-page copy back to two pages",
-	     sys_cap_derive(sub, EXO_R_READ, 0, 2), -E_INVAL);
-	want("the one-page copy one page back (offset -1)",
-	     sys_cap_derive(sub, EXO_R_READ, ~0ull, 2), -E_INVAL);
-	want("map page 1 of the one-page copy", map1(VA2, sub, 1, EXO_MAP_READ),
-	     -E_INVAL);
-	want("the initrd writable", sys_cap_derive(EXO_SLOT_INITRD,
-						   EXO_R_READ | EXO_R_WRITE, 0,
-						   1),
-	     -E_PERM);
-	want("grant the initrd to itself writable",
-	     sys_cap_grant(EXO_SLOT_INITRD, EXO_SLOT_SELF,
-			   EXO_R_READ | EXO_R_WRITE, EXO_SLOT_ANY),
-	     -E_PERM);
+	t_want("the one-page copy back to two pages",
+	       sys_cap_derive(sub, EXO_R_READ, 0, 2), -E_INVAL);
+	t_want("the one-page copy one page back (offset -1)",
+	       sys_cap_derive(sub, EXO_R_READ, ~0ull, 2), -E_INVAL);
+	t_want("map page 1 of the one-page copy",
+	       map1(VA2, sub, 1, EXO_MAP_READ), -E_INVAL);
+	t_want("the initrd writable",
+	       sys_cap_derive(EXO_SLOT_INITRD, EXO_R_READ | EXO_R_WRITE, 0, 1),
+	       -E_PERM);
+	t_want("grant the initrd to itself writable",
+	       sys_cap_grant(EXO_SLOT_INITRD, EXO_SLOT_SELF,
+			     EXO_R_READ | EXO_R_WRITE, EXO_SLOT_ANY),
+	       -E_PERM);
 	r = sys_cap_info(EXO_SLOT_INITRD, &info);
-	want("the initrd one page longer",
-	     sys_cap_derive(EXO_SLOT_INITRD, EXO_R_READ, 0, info.count + 1),
-	     -E_INVAL);
+	t_want("the initrd one page longer",
+	       sys_cap_derive(EXO_SLOT_INITRD, EXO_R_READ, 0, info.count + 1),
+	       -E_INVAL);
 	r = sys_cap_info(EXO_SLOT_BOOT_SLICES, &slices);
 	one_slot = slices.base & -slices.base;
 	tap_ok(r == 0 && slices.type == EXO_CAP_TIMESLOTS && one_slot,
 	       "its slices: mask 0x%lx", (unsigned long)slices.base);
-	want("slices it does not own",
-	     sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_FREE,
-			    slices.base | ~slices.base, 0),
-	     -E_INVAL);
-	want("an empty slice mask",
-	     sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_FREE, 0, 0), -E_INVAL);
-	want("CONTROL over its slices",
-	     sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_CONTROL, one_slot, 0),
-	     -E_PERM);
+	t_want("slices it does not own",
+	       sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_FREE,
+			      slices.base | ~slices.base, 0),
+	       -E_INVAL);
+	t_want("an empty slice mask",
+	       sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_FREE, 0, 0),
+	       -E_INVAL);
+	t_want("CONTROL over its slices",
+	       sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_CONTROL, one_slot, 0),
+	       -E_PERM);
 	ts = sys_cap_derive(EXO_SLOT_BOOT_SLICES, EXO_R_FREE, one_slot, 0);
 	r = sys_cap_info(ts, &info);
 	tap_ok(ts > 0 && r == 0 && info.base == one_slot,
 	       "a copy for one of its slices: slot %ld", ts);
-	want("that copy widened to all its slices",
-	     sys_cap_derive(ts, EXO_R_FREE, slices.base, 0), -E_INVAL);
-	want("a range on its ENV capability",
-	     sys_cap_derive(EXO_SLOT_SELF, EXO_R_READ, 1, 0), -E_INVAL);
+	t_want("that copy widened to all its slices",
+	       sys_cap_derive(ts, EXO_R_FREE, slices.base, 0), -E_INVAL);
+	t_want("a range on its ENV capability",
+	       sys_cap_derive(EXO_SLOT_SELF, EXO_R_READ, 1, 0), -E_INVAL);
 	env_ro = sys_cap_derive(EXO_SLOT_SELF, EXO_R_READ, 0, 0);
 	tap_ok(env_ro > 0, "a read-only copy of itself: slot %ld", env_ro);
-	want("that copy back to all rights",
-	     sys_cap_derive(env_ro, EXO_R_ALL, 0, 0), -E_PERM);
-	want("kill itself through the read-only copy", sys_env_kill(env_ro),
-	     -E_PERM);
+	t_want("that copy back to all rights",
+	       sys_cap_derive(env_ro, EXO_R_ALL, 0, 0), -E_PERM);
+	t_want("kill itself through the read-only copy", sys_env_kill(env_ro),
+	       -E_PERM);
 	pct = sys_pct_create(42);
 	pct_nocall = sys_cap_derive(pct, EXO_R_GRANT, 0, 0);
 	tap_ok(pct > 0 && pct_nocall > 0, "a PCT capability (%ld) and a copy "
 					  "without CALL (%ld)",
 	       pct, pct_nocall);
-	want("CALL back onto that copy",
-	     sys_cap_derive(pct_nocall, EXO_R_CALL | EXO_R_GRANT, 0, 0),
-	     -E_PERM);
-	want("FREE on a PCT capability",
-	     sys_cap_derive(pct, EXO_R_CALL | EXO_R_FREE, 0, 0), -E_PERM);
-	want("grant with rights beyond EXO_R_ALL",
-	     sys_cap_grant(s2, EXO_SLOT_SELF, 0x1ff, EXO_SLOT_ANY), -E_INVAL);
-	want("grant to a FRAME capability as the env",
-	     sys_cap_grant(s2, s2, EXO_R_READ, EXO_SLOT_ANY), -E_BADCAP);
+	t_want("CALL back onto that copy",
+	       sys_cap_derive(pct_nocall, EXO_R_CALL | EXO_R_GRANT, 0, 0),
+	       -E_PERM);
+	t_want("FREE on a PCT capability",
+	       sys_cap_derive(pct, EXO_R_CALL | EXO_R_FREE, 0, 0), -E_PERM);
+	t_want("grant with rights beyond EXO_R_ALL",
+	       sys_cap_grant(s2, EXO_SLOT_SELF, 0x1ff, EXO_SLOT_ANY), -E_INVAL);
+	t_want("grant to a FRAME capability as the env",
+	       sys_cap_grant(s2, s2, EXO_R_READ, EXO_SLOT_ANY), -E_BADCAP);
 
 	/* Quotas: its own cannot be raised, nor a child's past its room. */
-	want("raise its own frame quota",
-	     sys_env_set_quota(EXO_SLOT_SELF, 1ull << 40, EXO_NSLOTS), -E_PERM);
-	want("raise its own quota through the read-only copy",
-	     sys_env_set_quota(env_ro, 1ull << 40, EXO_NSLOTS), -E_PERM);
-	want("one more time slot (its quota is spent)",
-	     sys_slot_alloc(EXO_SLOT_SELF, 1, 0), -E_NOMEM);
-	want("a child with more frames than it has",
-	     sys_env_create(1ull << 40, 0), -E_NOMEM);
-	want("a child with a time slot it does not have",
-	     sys_env_create(16, 1), -E_NOMEM);
-	want("a child with 65 slots", sys_env_create(16, EXO_NSLOTS + 1),
-	     -E_INVAL);
+	t_want("raise its own frame quota",
+	       sys_env_set_quota(EXO_SLOT_SELF, 1ull << 40, EXO_NSLOTS),
+	       -E_PERM);
+	t_want("raise its own quota through the read-only copy",
+	       sys_env_set_quota(env_ro, 1ull << 40, EXO_NSLOTS), -E_PERM);
+	t_want("one more time slot (its quota is spent)",
+	       sys_slot_alloc(EXO_SLOT_SELF, 1, 0), -E_NOMEM);
+	t_want("a child with more frames than it has",
+	       sys_env_create(1ull << 40, 0), -E_NOMEM);
+	t_want("a child with a time slot it does not have",
+	       sys_env_create(16, 1), -E_NOMEM);
+	t_want("a child with 65 slots", sys_env_create(16, EXO_NSLOTS + 1),
+	       -E_INVAL);
 	kid = sys_env_create(16, 0);
 	tap_ok(kid > 0, "a child with 16 frames: slot %ld", kid);
-	want("the child's quota past its room",
-	     sys_env_set_quota(kid, 1ull << 40, 0), -E_NOMEM);
-	want("the child's quota to 2^64 - 1",
-	     sys_env_set_quota(kid, ~0ull, 0), -E_NOMEM);
-	want("the child given a slot", sys_env_set_quota(kid, 16, 1),
-	     -E_NOMEM);
-	want("kill the child", sys_env_kill(kid), 0);
+	t_want("the child's quota past its room",
+	       sys_env_set_quota(kid, 1ull << 40, 0), -E_NOMEM);
+	t_want("the child's quota to 2^64 - 1",
+	       sys_env_set_quota(kid, ~0ull, 0), -E_NOMEM);
+	t_want("the child given a slot", sys_env_set_quota(kid, 16, 1),
+	       -E_NOMEM);
+	t_want("kill the child", sys_env_kill(kid), 0);
 
 	/* Nothing it holds changed. */
 	r = sys_cap_info(EXO_SLOT_BOOT_SLICES, &info);

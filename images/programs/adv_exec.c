@@ -16,9 +16,8 @@
  * handler removed, it jumps into the kernel image: the kernel must kill
  * it ("killed: exception 14 ... and no handler") and let good finish.
  */
-#include "libos.h"
+#include "t_util.h"
 
-#define KERNEL_TEXT 0xffffffff80100000ull /* EXO_KERNBASE + load address */
 #define DIRECT_MAP_KERNEL 0xffff800000100000ull
 #define NONCANON 0x0000800000000000ull
 #define NONCANON_HIGH 0xdead00000000beefull
@@ -31,93 +30,48 @@
 #define T_DE 0
 #define T_UD 6
 #define T_GP 13
-#define T_PF 14
-#define PF_P 0x1
-#define PF_W 0x2
-#define PF_U 0x4
-#define PF_I 0x10
 #define RFLAGS_IF 0x200ull
 #define RFLAGS_IOPL 0x3000ull
 
-/* ---- Probes --------------------------------------------------------------
- * Each probe arms the handler with where to resume (its own `1:` label and
- * stack pointer), runs its instruction(s) and returns 0; if they fault,
- * the handler records the fault and resumes at `1:` with %rax = 1.
- */
-volatile uint64_t probe_armed, probe_resume_rip, probe_resume_rsp;
-static volatile struct {
-	uint64_t n, trapno, error, addr, rip;
-} fault;
-
-#define PROBE(name, body)                                                      \
-	__asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name \
-		":\n"                                                          \
-		"\tleaq 1f(%rip), %rax\n"                                      \
-		"\tmovq %rax, probe_resume_rip(%rip)\n"                        \
-		"\tmovq %rsp, probe_resume_rsp(%rip)\n"                        \
-		"\tmovq $1, probe_armed(%rip)\n" body "\n"                     \
-		"\tmovq $0, probe_armed(%rip)\n"                               \
-		"\txorl %eax, %eax\n"                                          \
-		"1:\tret\n");                                                   \
-	long name(uint64_t a, uint64_t b)
-
-PROBE(probe_call, "\tcall *%rdi");
-PROBE(probe_cli, "\tcli");
-PROBE(probe_sti, "\tsti");
-PROBE(probe_hlt, "\thlt");
-PROBE(probe_inb, "\tinb $0x80, %al");
-PROBE(probe_out_exit, "\tmovl $0xf4, %edx\n\txorl %eax, %eax\n\toutl %eax, %dx");
-PROBE(probe_out_hvc, "\tmovl $0x500, %edx\n\txorl %eax, %eax\n\toutl %eax, %dx");
-PROBE(probe_rdmsr, "\tmovl $0xc0000082, %ecx\n\trdmsr");
-PROBE(probe_wrmsr, "\tmovl $0xc0000082, %ecx\n\txorl %eax, %eax\n"
-		   "\txorl %edx, %edx\n\twrmsr");
-PROBE(probe_read_cr3, "\tmovq %cr3, %rax");
-PROBE(probe_write_cr3, "\tmovq %rdi, %cr3");
-PROBE(probe_write_cr0, "\tmovq %rdi, %cr0");
-PROBE(probe_write_dr7, "\tmovq %rdi, %dr7");
-PROBE(probe_clts, "\tclts");
-PROBE(probe_lgdt, "\tlgdt (%rdi)");
-PROBE(probe_lidt, "\tlidt (%rdi)");
-PROBE(probe_invlpg, "\tinvlpg (%rdi)");
-PROBE(probe_wbinvd, "\twbinvd");
-PROBE(probe_sgdt, "\tsgdt (%rdi)");
-PROBE(probe_sidt, "\tsidt (%rdi)");
-PROBE(probe_smsw, "\tsmsw %ax");
-PROBE(probe_str, "\tstr %ax");
-PROBE(probe_swapgs, "\tswapgs");
-PROBE(probe_sysret, "\tsysretq");
-PROBE(probe_int80, "\tint $0x80");
-PROBE(probe_int3, "\tint3");
-PROBE(probe_int_pf, "\tint $14");
-PROBE(probe_int_timer, "\tint $0x20");
-PROBE(probe_int_spurious, "\tint $0xff");
-PROBE(probe_ud2, "\tud2");
-PROBE(probe_div0, "\txorl %ecx, %ecx\n\tmovl $1, %eax\n\txorl %edx, %edx\n"
-		  "\tdivl %ecx");
+/* ---- Probes (T_PROBE, t_util.h): 1 if they faulted, else 0 ---- */
+T_PROBE(probe_call, "\tcall *%rdi");
+T_PROBE(probe_cli, "\tcli");
+T_PROBE(probe_sti, "\tsti");
+T_PROBE(probe_hlt, "\thlt");
+T_PROBE(probe_inb, "\tinb $0x80, %al");
+T_PROBE(probe_out_exit,
+	"\tmovl $0xf4, %edx\n\txorl %eax, %eax\n\toutl %eax, %dx");
+T_PROBE(probe_out_hvc,
+	"\tmovl $0x500, %edx\n\txorl %eax, %eax\n\toutl %eax, %dx");
+T_PROBE(probe_rdmsr, "\tmovl $0xc0000082, %ecx\n\trdmsr");
+T_PROBE(probe_wrmsr, "\tmovl $0xc0000082, %ecx\n\txorl %eax, %eax\n"
+		     "\txorl %edx, %edx\n\twrmsr");
+T_PROBE(probe_read_cr3, "\tmovq %cr3, %rax");
+T_PROBE(probe_write_cr3, "\tmovq %rdi, %cr3");
+T_PROBE(probe_write_cr0, "\tmovq %rdi, %cr0");
+T_PROBE(probe_write_dr7, "\tmovq %rdi, %dr7");
+T_PROBE(probe_clts, "\tclts");
+T_PROBE(probe_lgdt, "\tlgdt (%rdi)");
+T_PROBE(probe_lidt, "\tlidt (%rdi)");
+T_PROBE(probe_invlpg, "\tinvlpg (%rdi)");
+T_PROBE(probe_wbinvd, "\twbinvd");
+T_PROBE(probe_sgdt, "\tsgdt (%rdi)");
+T_PROBE(probe_sidt, "\tsidt (%rdi)");
+T_PROBE(probe_smsw, "\tsmsw %ax");
+T_PROBE(probe_str, "\tstr %ax");
+T_PROBE(probe_swapgs, "\tswapgs");
+T_PROBE(probe_sysret, "\tsysretq");
+T_PROBE(probe_int80, "\tint $0x80");
+T_PROBE(probe_int3, "\tint3");
+T_PROBE(probe_int_pf, "\tint $14");
+T_PROBE(probe_int_timer, "\tint $0x20");
+T_PROBE(probe_int_spurious, "\tint $0xff");
+T_PROBE(probe_ud2, "\tud2");
+T_PROBE(probe_div0, "\txorl %ecx, %ecx\n\tmovl $1, %eax\n\txorl %edx, %edx\n"
+		    "\tdivl %ecx");
 /* popf with IF clear and IOPL 3; returns the flags read back after. */
-PROBE(probe_popf, "\tpushfq\n\tandq $~0x200, (%rsp)\n\torq $0x3000, (%rsp)\n"
-		  "\tpopfq\n\tpushfq\n\tpopq %rdx\n\tmovq %rdx, (%rdi)");
-
-static void on_exception(struct exo_upcall_frame *f)
-{
-	fault.n++;
-	fault.trapno = f->trapno;
-	fault.error = f->error;
-	fault.addr = f->addr;
-	fault.rip = f->regs.rip;
-	if (!probe_armed) {
-		libos_printf("# unexpected exception %lu error 0x%lx at rip "
-			     "0x%lx addr 0x%lx\n",
-			     (unsigned long)f->trapno, (unsigned long)f->error,
-			     (unsigned long)f->regs.rip,
-			     (unsigned long)f->addr);
-		libos_exit(3);
-	}
-	probe_armed = 0;
-	f->regs.rip = probe_resume_rip;
-	f->regs.rsp = probe_resume_rsp;
-	f->regs.rax = 1;
-}
+T_PROBE(probe_popf, "\tpushfq\n\tandq $~0x200, (%rsp)\n\torq $0x3000, (%rsp)\n"
+		    "\tpopfq\n\tpushfq\n\tpopq %rdx\n\tmovq %rdx, (%rdi)");
 
 /*
  * A call to target must fault with #PF on fetching it: a user fetch (U
@@ -128,17 +82,19 @@ static void on_exception(struct exo_upcall_frame *f)
  */
 static void no_exec(const char *what, uint64_t target, bool present)
 {
-	uint64_t n0 = fault.n;
+	uint64_t n0 = t_fault.count;
 	long r = probe_call(target, 0);
 
-	tap_ok(r == 1 && fault.n == n0 + 1 && fault.trapno == T_PF &&
-		   fault.addr == target && fault.rip == target &&
-		   (fault.error & (PF_W | PF_U | PF_I)) == (PF_U | PF_I) &&
-		   (present || !(fault.error & PF_P)),
+	tap_ok(r == 1 && t_fault.count == n0 + 1 &&
+		   t_fault.trapno == T_VEC_PF && t_fault.addr == target &&
+		   t_fault.rip == target &&
+		   (t_fault.error & (T_PF_WRITE | T_PF_USER | T_PF_FETCH)) ==
+		       (T_PF_USER | T_PF_FETCH) &&
+		   (present || !(t_fault.error & T_PF_PRESENT)),
 	       "call %s (0x%lx): trap %lu error 0x%lx addr 0x%lx (want #PF, "
 	       "a user fetch%s)",
-	       what, (unsigned long)target, (unsigned long)fault.trapno,
-	       (unsigned long)fault.error, (unsigned long)fault.addr,
+	       what, (unsigned long)target, (unsigned long)t_fault.trapno,
+	       (unsigned long)t_fault.error, (unsigned long)t_fault.addr,
 	       present ? "" : ", not present");
 }
 
@@ -152,16 +108,16 @@ static void no_exec(const char *what, uint64_t target, bool present)
 static void no_int(const char *what, long (*probe)(uint64_t, uint64_t),
 		   unsigned vector)
 {
-	uint64_t n0 = fault.n;
+	uint64_t n0 = t_fault.count;
 	long r = probe(0, 0);
-	bool ok = fault.trapno == T_GP ? fault.error == vector * 8 + 2
-				       : fault.trapno == T_UD ||
-						 (vector == 3 &&
-						  fault.trapno == 3);
+	bool ok = t_fault.trapno == T_GP
+		      ? t_fault.error == vector * 8 + 2
+		      : t_fault.trapno == T_UD ||
+			    (vector == 3 && t_fault.trapno == 3);
 
-	tap_ok(r == 1 && fault.n == n0 + 1 && ok,
+	tap_ok(r == 1 && t_fault.count == n0 + 1 && ok,
 	       "%s: trap %lu error 0x%lx, the env's (want #GP 0x%x)", what,
-	       (unsigned long)fault.trapno, (unsigned long)fault.error,
+	       (unsigned long)t_fault.trapno, (unsigned long)t_fault.error,
 	       vector * 8 + 2);
 }
 
@@ -169,13 +125,13 @@ static void no_int(const char *what, long (*probe)(uint64_t, uint64_t),
 static void faults(const char *what, long (*probe)(uint64_t, uint64_t),
 		   uint64_t arg, uint64_t trap, uint64_t error)
 {
-	uint64_t n0 = fault.n;
+	uint64_t n0 = t_fault.count;
 	long r = probe(arg, 0);
 
-	tap_ok(r == 1 && fault.n == n0 + 1 && fault.trapno == trap &&
-		   fault.error == error,
+	tap_ok(r == 1 && t_fault.count == n0 + 1 && t_fault.trapno == trap &&
+		   t_fault.error == error,
 	       "%s: trap %lu error 0x%lx (want %lu, 0x%lx)", what,
-	       (unsigned long)fault.trapno, (unsigned long)fault.error,
+	       (unsigned long)t_fault.trapno, (unsigned long)t_fault.error,
 	       (unsigned long)trap, (unsigned long)error);
 }
 
@@ -187,14 +143,6 @@ static void ret_only(void)
 static const uint8_t ro_ret[16] = {RET_INSN};
 static uint8_t data_ret[16] = {RET_INSN};
 
-static uint64_t pte_of(uint64_t va)
-{
-	for (int level = 4; level > 1; level--)
-		if (!(*EXO_UVPT_ENTRY(va, level) & EXO_PTE_PRESENT))
-			return 0;
-	return *EXO_UVPT_ENTRY(va, 1);
-}
-
 int main(void)
 {
 	volatile uint8_t stack_ret[16] = {RET_INSN};
@@ -205,10 +153,11 @@ int main(void)
 	long r, slot;
 
 	tap_plan(49);
-	r = libos_set_handler(EXO_UPCALL_EXCEPTION, on_exception);
+	r = libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_probe_fault);
 	tap_ok(r == 0, "exception handler installed: %ld", r);
 	r = probe_call((uint64_t)ret_only, 0);
-	tap_ok(r == 0 && fault.n == 0, "control: calling its own code works");
+	tap_ok(r == 0 && t_fault.count == 0,
+	       "control: calling its own code works");
 
 	/* Its own page, mapped both writable and (at a second address)
 	 * executable: what an env may do with its own frames. */
@@ -220,11 +169,11 @@ int main(void)
 	r = sys_pte_set(EXO_SLOT_SELF, ops, 2);
 	*(volatile uint8_t *)SCRATCH_VA = RET_INSN;
 	tap_ok(r == 2 && probe_call(SCRATCH_VA + EXO_PAGE_SIZE, 0) == 0 &&
-		   fault.n == 0,
+		   t_fault.count == 0,
 	       "control: code it wrote runs from its executable alias");
 	no_exec("its writable alias", SCRATCH_VA, true);
 
-	no_exec("the kernel image", KERNEL_TEXT, true);
+	no_exec("the kernel image", T_KERNEL_TEXT_VA, true);
 	no_exec("the direct map", DIRECT_MAP_KERNEL, true);
 	no_exec("its data", (uint64_t)data_ret, true);
 	no_exec("its read-only data", (uint64_t)ro_ret, true);
@@ -237,14 +186,13 @@ int main(void)
 
 	/* Non-canonical targets fault on the call itself (#GP). */
 	r = probe_call(NONCANON, 0);
-	tap_ok(r == 1 && fault.trapno == T_GP && fault.rip != NONCANON &&
-		   fault.rip >= 0x400000 && fault.rip < 0x600000,
+	tap_ok(r == 1 && t_fault.trapno == T_GP && t_fault.rip != NONCANON &&
+		   t_fault.rip >= 0x400000 && t_fault.rip < 0x600000,
 	       "call a non-canonical address: trap %lu at rip 0x%lx",
-	       (unsigned long)fault.trapno, (unsigned long)fault.rip);
+	       (unsigned long)t_fault.trapno, (unsigned long)t_fault.rip);
 	r = probe_call(NONCANON_HIGH, 0);
-	tap_ok(r == 1 && fault.trapno == T_GP,
-	       "call 0x%lx: trap %lu", (unsigned long)NONCANON_HIGH,
-	       (unsigned long)fault.trapno);
+	tap_ok(r == 1 && t_fault.trapno == T_GP, "call 0x%lx: trap %lu",
+	       (unsigned long)NONCANON_HIGH, (unsigned long)t_fault.trapno);
 
 	/* Privileged instructions: #GP(0) in ring 3. */
 	faults("cli", probe_cli, 0, T_GP, 0);
@@ -295,15 +243,15 @@ int main(void)
 	tap_ok(r == 0 && libos_uenv->slice.slices > slices0 + 1,
 	       "after popf without IF, a 60 ms spin still spans %lu slices",
 	       (unsigned long)(libos_uenv->slice.slices - slices0));
-	tap_ok(fault.n == 42, "%lu exceptions delivered, one per probe",
-	       (unsigned long)fault.n);
-	tap_ok(pte_of(0x400000) != 0 && sys_sysinfo(&info) == 0,
+	tap_ok(t_fault.count == 42, "%lu exceptions delivered, one per probe",
+	       (unsigned long)t_fault.count);
+	tap_ok(t_pte(0x400000) != 0 && sys_sysinfo(&info) == 0,
 	       "the kernel still serves it");
 
 	/* Now with no handler: the kernel must end it. */
 	libos_set_handler(EXO_UPCALL_EXCEPTION, NULL);
 	tap_diag("jumping into the kernel image with no handler");
-	__asm__ volatile("jmp *%0" ::"r"(KERNEL_TEXT));
+	__asm__ volatile("jmp *%0" ::"r"(T_KERNEL_TEXT_VA));
 	tap_diag("still alive after jumping into the kernel");
 	return 1;
 }

@@ -19,43 +19,19 @@
  * exits 0 when they all did.  The end-of-RAM checks assume the 64 MiB the
  * test gives the machine.
  */
-#include "libos.h"
+#include "t_util.h"
 
 #define GOOD_FRAMES_TRIED 8 /* good has more single boot frames than this */
 #define SCRATCH_VA 0x20000000ull
-#define SENTINEL (-1000)
-
-static uint64_t pte_of(uint64_t va)
-{
-	for (int level = 4; level > 1; level--)
-		if (!(*EXO_UVPT_ENTRY(va, level) & EXO_PTE_PRESENT))
-			return 0;
-	return *EXO_UVPT_ENTRY(va, 1);
-}
-
-static uint64_t pa_of(uint64_t va)
-{
-	return pte_of(va) & EXO_PTE_ADDR;
-}
-
-/* One SYS_PTE_SET op: the call's return in *ret, the op's result back. */
-static int32_t pte1(long env, uint64_t va, uint32_t slot, uint32_t index,
-		    uint32_t perm, long *ret)
-{
-	struct exo_pte_op op = {va, slot, index, perm, SENTINEL};
-
-	*ret = sys_pte_set(env, &op, 1);
-	return op.result;
-}
 
 /* An op that must be refused with err and leave va unmapped. */
 static void refused(const char *what, long env, uint32_t slot, uint32_t index,
 		    uint32_t perm, int err)
 {
 	long ret;
-	int32_t res = pte1(env, SCRATCH_VA, slot, index, perm, &ret);
+	int32_t res = t_pte_set1(env, SCRATCH_VA, slot, index, perm, &ret);
 
-	tap_ok(ret == 0 && res == -err && pte_of(SCRATCH_VA) == 0,
+	tap_ok(ret == 0 && res == -err && t_pte(SCRATCH_VA) == 0,
 	       "pte_set %s: call %ld, op %d (want 0, -%d), nothing mapped",
 	       what, ret, res, err);
 }
@@ -64,11 +40,11 @@ static void refused(const char *what, long env, uint32_t slot, uint32_t index,
 static void bad_env(const char *what, long env, uint32_t slot, int err)
 {
 	long ret;
-	int32_t res = pte1(env, SCRATCH_VA, slot, 0, EXO_MAP_READ, &ret);
+	int32_t res = t_pte_set1(env, SCRATCH_VA, slot, 0, EXO_MAP_READ, &ret);
 
-	tap_ok(ret == -err && res == SENTINEL && pte_of(SCRATCH_VA) == 0,
-	       "pte_set into %s as the env: %ld (want -%d), op untouched",
-	       what, ret, err);
+	tap_ok(ret == -err && res == T_OP_UNTOUCHED && t_pte(SCRATCH_VA) == 0,
+	       "pte_set into %s as the env: %ld (want -%d), op untouched", what,
+	       ret, err);
 }
 
 /* A cpio "newc" header starts somewhere in the page at va. */
@@ -111,10 +87,10 @@ int main(void)
 		info = (struct exo_cap_info){0};
 	low = pml4 - (st0.frames_used - info.count - 1) * EXO_PAGE_SIZE;
 	good = low - EXO_PAGE_SIZE;
-	own[0] = pa_of(EXO_UENV);
+	own[0] = t_pa(EXO_UENV);
 	own[1] = *EXO_UVPT_ENTRY(0x400000, 2) & EXO_PTE_ADDR;
-	image[0] = pa_of(0x400000);
-	image[1] = pa_of(EXO_USER_STACK_TOP - EXO_PAGE_SIZE);
+	image[0] = t_pa(0x400000);
+	image[1] = t_pa(EXO_USER_STACK_TOP - EXO_PAGE_SIZE);
 	for (unsigned i = 0; i < 2; i++)
 		own_inside = own_inside && own[i] >= low && own[i] <= pml4 &&
 			     image[i] >= info.base &&
@@ -210,39 +186,41 @@ int main(void)
 		E_BADCAP);
 
 	/* What it may do works: the controls. */
-	res = pte1(EXO_SLOT_SELF, SCRATCH_VA, (uint32_t)ro, 1, EXO_MAP_READ,
-		   &ret);
-	tap_ok(res == 0 && ret == 1 && pa_of(SCRATCH_VA) != 0 &&
-		   !(pte_of(SCRATCH_VA) & EXO_PTE_WRITABLE),
+	res = t_pte_set1(EXO_SLOT_SELF, SCRATCH_VA, (uint32_t)ro, 1,
+			 EXO_MAP_READ, &ret);
+	tap_ok(res == 0 && ret == 1 && t_pa(SCRATCH_VA) != 0 &&
+		   !(t_pte(SCRATCH_VA) & EXO_PTE_WRITABLE),
 	       "control: its own frame read-only through the copy (%ld, %d)",
 	       ret, res);
-	res = pte1(EXO_SLOT_SELF, SCRATCH_VA, EXO_SLOT_INITRD, 0, EXO_MAP_READ,
-		   &ret);
+	res = t_pte_set1(EXO_SLOT_SELF, SCRATCH_VA, EXO_SLOT_INITRD, 0,
+			 EXO_MAP_READ, &ret);
 	tap_ok(res == 0 && ret == 1 && holds_cpio_magic(SCRATCH_VA),
 	       "control: the initrd read-only, a cpio archive (%ld, %d)", ret,
 	       res);
-	res = pte1(EXO_SLOT_SELF, SCRATCH_VA, 0, 0, 0, &ret);
-	tap_ok(res == 0 && ret == 1 && pte_of(SCRATCH_VA) == 0,
+	res = t_pte_set1(EXO_SLOT_SELF, SCRATCH_VA, 0, 0, 0, &ret);
+	tap_ok(res == 0 && ret == 1 && t_pte(SCRATCH_VA) == 0,
 	       "control: unmapped again (%ld, %d)", ret, res);
 
 	/* A vector stops at the first refused op; later ops are untouched. */
 	ops[0] = (struct exo_pte_op){SCRATCH_VA, (uint32_t)f, 0, EXO_MAP_READ,
-				     SENTINEL};
+				     T_OP_UNTOUCHED};
 	ops[1] = (struct exo_pte_op){SCRATCH_VA + EXO_PAGE_SIZE, 201, 0,
-				     EXO_MAP_READ, SENTINEL};
+				     EXO_MAP_READ, T_OP_UNTOUCHED};
 	ops[2] = (struct exo_pte_op){SCRATCH_VA + 2 * EXO_PAGE_SIZE,
-				     (uint32_t)f, 1, EXO_MAP_READ, SENTINEL};
+				     (uint32_t)f, 1, EXO_MAP_READ,
+				     T_OP_UNTOUCHED};
 	ret = sys_pte_set(EXO_SLOT_SELF, ops, 3);
-	tap_ok(ret == 1 && ops[0].result == 0 &&
-		   ops[1].result == -E_BADCAP && ops[2].result == SENTINEL &&
-		   pte_of(SCRATCH_VA + EXO_PAGE_SIZE) == 0 &&
-		   pte_of(SCRATCH_VA + 2 * EXO_PAGE_SIZE) == 0,
+	tap_ok(ret == 1 && ops[0].result == 0 && ops[1].result == -E_BADCAP &&
+		   ops[2].result == T_OP_UNTOUCHED &&
+		   t_pte(SCRATCH_VA + EXO_PAGE_SIZE) == 0 &&
+		   t_pte(SCRATCH_VA + 2 * EXO_PAGE_SIZE) == 0,
 	       "a vector stops at its bad op: %ld done, results %d %d %d", ret,
 	       ops[0].result, ops[1].result, ops[2].result);
-	tap_ok(sys_frame_free(f, 0, EXO_FRAME_REST) == 0 && pte_of(SCRATCH_VA) == 0,
+	tap_ok(sys_frame_free(f, 0, EXO_FRAME_REST) == 0 &&
+		   t_pte(SCRATCH_VA) == 0,
 	       "freeing its frames unmaps them");
-	tap_ok(sys_cap_info(ro, &info) == -E_BADCAP,
-	       "the read-only copy died with them");
+	t_want("the read-only copy died with them", sys_cap_info(ro, &info),
+	       -E_BADCAP);
 	ret = sys_env_status(EXO_SLOT_SELF, &st1);
 	tap_ok(ret == 0 && st1.frames_used >= st0.frames_used &&
 		   st1.frames_used <= st0.frames_used + 1,

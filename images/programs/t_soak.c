@@ -55,21 +55,6 @@ _Static_assert(GRANDCHILD_CODE_BASE + GRANDCHILD_CODES <= CHILD_BAD,
 
 static uint64_t tsc_khz;
 
-static uint64_t rdtsc(void)
-{
-	return __builtin_ia32_rdtsc();
-}
-
-static void *to_ptr(uint64_t v)
-{
-	return (void *)(uintptr_t)v;
-}
-
-static uint64_t from_ptr(void *p)
-{
-	return (uint64_t)(uintptr_t)p;
-}
-
 static int child_code(unsigned round)
 {
 	return (int)(round % CHILD_CODES);
@@ -96,13 +81,13 @@ static uint64_t count;
 
 static void *producer(void *arg)
 {
-	uint64_t base = from_ptr(arg) * ITEMS;
+	uint64_t base = t_from_ptr(arg) * ITEMS;
 
 	for (uint64_t i = 1; i <= ITEMS; i++) {
 		struct item *it = malloc(sizeof(*it));
 
 		if (!it)
-			return to_ptr(false);
+			return t_to_ptr(false);
 		it->value = base + i;
 		libos_mutex_lock(&buf_lock);
 		while (buf_len == BUFFER)
@@ -115,7 +100,7 @@ static void *producer(void *arg)
 	if (--producers_left == 0)
 		libos_cond_broadcast(&not_empty);
 	libos_mutex_unlock(&buf_lock);
-	return to_ptr(true);
+	return t_to_ptr(true);
 }
 
 /* Takes items until the producers are done; the sum of their values. */
@@ -140,7 +125,7 @@ static void *consumer(void *arg)
 		free(it);
 	}
 	libos_mutex_unlock(&buf_lock);
-	return to_ptr(sum);
+	return t_to_ptr(sum);
 }
 
 static void *counter(void *arg)
@@ -157,20 +142,13 @@ static void *counter(void *arg)
 
 static bool start_threads(libos_thread_t *t)
 {
-	bool ok = true;
-	unsigned n = 0;
+	bool ok;
 
 	producers_left = PRODUCERS;
 	count = 0;
-	for (unsigned i = 0; i < CONSUMERS; i++)
-		ok = libos_thread_create(&t[n++], consumer, NULL) == E_OK && ok;
-	for (unsigned i = 0; i < PRODUCERS; i++)
-		ok =
-		    libos_thread_create(&t[n++], producer, to_ptr(i)) == E_OK &&
-		    ok;
-	for (unsigned i = 0; i < COUNTERS; i++)
-		ok = libos_thread_create(&t[n++], counter, NULL) == E_OK && ok;
-	return ok;
+	ok = t_create_all(t, CONSUMERS, consumer);
+	ok = t_create_all(t + CONSUMERS, PRODUCERS, producer) && ok;
+	return t_create_all(t + CONSUMERS + PRODUCERS, COUNTERS, counter) && ok;
 }
 
 /* Join them (in start_threads' order) and check what they did. */
@@ -184,7 +162,7 @@ static bool join_threads(libos_thread_t *t)
 
 		ok = libos_thread_join(t[i], &ret) == E_OK && ok;
 		if (i < CONSUMERS)
-			sum += from_ptr(ret);
+			sum += t_from_ptr(ret);
 		else if (i < CONSUMERS + PRODUCERS)
 			ok = ok && ret;
 	}
@@ -237,7 +215,7 @@ static bool check_free(uint8_t **p, const size_t *size, uint64_t seed,
 /* A child's thread: CHILD_BLOCKS blocks at once, sizes by its round. */
 static void *child_worker(void *arg)
 {
-	uint64_t seed = from_ptr(arg);
+	uint64_t seed = t_from_ptr(arg);
 	uint8_t *p[CHILD_BLOCKS];
 	size_t size[CHILD_BLOCKS];
 	bool ok = true;
@@ -253,7 +231,7 @@ static void *child_worker(void *arg)
 	libos_mutex_lock(&child_lock);
 	child_blocks_done += CHILD_BLOCKS;
 	libos_mutex_unlock(&child_lock);
-	return to_ptr(ok);
+	return t_to_ptr(ok);
 }
 
 /* Fork a grandchild from the child, while its threads run. */
@@ -281,7 +259,7 @@ static _Noreturn void child_main(unsigned round)
 
 	for (unsigned i = 0; i < n; i++)
 		ok = libos_thread_create(&t[i], child_worker,
-					 to_ptr(round + i)) == E_OK &&
+					 t_to_ptr(round + i)) == E_OK &&
 		     ok;
 	if (round % GRANDCHILD_EVERY == 0)
 		ok = grandchild(round) && ok;
@@ -375,14 +353,14 @@ int main(void)
 	tally_ok(&warm, "warm-up");
 	free0 = frames_free();
 	used0 = frames_used();
-	start = rdtsc();
+	start = t_rdtsc();
 	end = start + (uint64_t)SOAK_SECONDS * MS_PER_S * tsc_khz;
 	next_diag = start + (uint64_t)DIAG_EVERY_S * MS_PER_S * tsc_khz;
-	while (rdtsc() < end) {
+	while (t_rdtsc() < end) {
 		one_round(round++, &soak);
-		if (rdtsc() >= next_diag) {
+		if (t_rdtsc() >= next_diag) {
 			tap_diag("%u rounds in %lu s", soak.rounds,
-				 (rdtsc() - start) / (MS_PER_S * tsc_khz));
+				 (t_rdtsc() - start) / (MS_PER_S * tsc_khz));
 			next_diag +=
 			    (uint64_t)DIAG_EVERY_S * MS_PER_S * tsc_khz;
 		}

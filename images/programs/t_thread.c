@@ -48,31 +48,6 @@
 
 static uint64_t tsc_khz;
 
-static uint64_t rdtsc(void)
-{
-	return __builtin_ia32_rdtsc();
-}
-
-static void *to_ptr(uint64_t v)
-{
-	return (void *)(uintptr_t)v;
-}
-
-static uint64_t from_ptr(void *p)
-{
-	return (uint64_t)(uintptr_t)p;
-}
-
-/* Create n threads of fn(arg i); true if all were created. */
-static bool create_all(libos_thread_t *t, unsigned n, libos_thread_fn fn)
-{
-	bool ok = true;
-
-	for (unsigned i = 0; i < n; i++)
-		ok = libos_thread_create(&t[i], fn, to_ptr(i)) == E_OK && ok;
-	return ok;
-}
-
 /* Join n threads; true if every join succeeded. */
 static bool join_all(libos_thread_t *t, unsigned n)
 {
@@ -87,7 +62,7 @@ static bool join_all(libos_thread_t *t, unsigned n)
 
 static void *twice(void *arg)
 {
-	return to_ptr(from_ptr(arg) * 2 + 1);
+	return t_to_ptr(t_from_ptr(arg) * 2 + 1);
 }
 
 /*
@@ -100,14 +75,14 @@ static unsigned (*volatile deeper)(unsigned) = exit_deep;
 static unsigned exit_deep(unsigned depth)
 {
 	if (depth == 0)
-		libos_thread_exit(to_ptr(EXIT_VALUE));
+		libos_thread_exit(t_to_ptr(EXIT_VALUE));
 	return deeper(depth - 1) + 1;
 }
 
 static void *exits_deep(void *arg)
 {
 	(void)arg;
-	return to_ptr(exit_deep(DEEP));
+	return t_to_ptr(exit_deep(DEEP));
 }
 
 static volatile bool quick_done;
@@ -122,27 +97,27 @@ static void create_join(void)
 {
 	libos_thread_t t[PAIRS], d, q;
 	void *ret;
-	bool ok = create_all(t, PAIRS, twice), values = true;
+	bool ok = t_create_all(t, PAIRS, twice), values = true;
 
 	for (unsigned i = 0; i < PAIRS; i++) {
 		ret = NULL;
 		ok = libos_thread_join(t[i], &ret) == E_OK && ok;
-		values = values && from_ptr(ret) == i * 2 + 1;
+		values = values && t_from_ptr(ret) == i * 2 + 1;
 	}
 	tap_ok(ok && values, "%u threads created and joined, each one's "
 			     "return value collected", PAIRS);
 	ret = NULL;
 	tap_ok(libos_thread_create(&d, exits_deep, NULL) == E_OK &&
 		       libos_thread_join(d, &ret) == E_OK &&
-		       from_ptr(ret) == EXIT_VALUE,
+		       t_from_ptr(ret) == EXIT_VALUE,
 	       "libos_thread_exit %u calls deep: join gets its value", DEEP);
 	ret = NULL;
-	ok = libos_thread_create(&q, quick, to_ptr(EXIT_VALUE)) == E_OK;
+	ok = libos_thread_create(&q, quick, t_to_ptr(EXIT_VALUE)) == E_OK;
 	while (ok && !quick_done)
 		libos_thread_yield();
 	libos_thread_yield(); /* it has returned: let it end */
 	tap_ok(ok && libos_thread_join(q, &ret) == E_OK &&
-		       from_ptr(ret) == EXIT_VALUE,
+		       t_from_ptr(ret) == EXIT_VALUE,
 	       "join of a thread that had already ended");
 	tap_ok(libos_thread_join(libos_thread_self(), NULL) == -E_INVAL &&
 		       libos_thread_join(NULL, NULL) == -E_INVAL &&
@@ -158,7 +133,7 @@ static unsigned order_len;
 static void *yielder(void *arg)
 {
 	for (unsigned r = 0; r < YIELD_ROUNDS; r++) {
-		order[order_len++] = (char)('a' + from_ptr(arg));
+		order[order_len++] = (char)('a' + t_from_ptr(arg));
 		libos_thread_yield();
 	}
 	return NULL;
@@ -187,7 +162,7 @@ static bool all_ran_between(char c)
 static void yield_order(void)
 {
 	libos_thread_t t[YIELDERS];
-	bool ok = create_all(t, YIELDERS, yielder);
+	bool ok = t_create_all(t, YIELDERS, yielder);
 
 	ok = join_all(t, YIELDERS) && ok;
 	for (unsigned i = 0; i < YIELDERS; i++)
@@ -225,7 +200,7 @@ static unsigned fill_up(libos_thread_t *t, libos_thread_fn fn, long *err)
 
 	*err = E_OK;
 	while (n < MANY && *err == E_OK) {
-		*err = libos_thread_create(&t[n], fn, to_ptr(n));
+		*err = libos_thread_create(&t[n], fn, t_to_ptr(n));
 		n += *err == E_OK;
 	}
 	return n;
@@ -276,13 +251,13 @@ static void start_gate(void)
 {
 	if (__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST) == SPINNERS)
 		spin_until = libos_uenv->slice.slices + SPIN_SLICES;
-	while (!spin_until && rdtsc() < give_up)
+	while (!spin_until && t_rdtsc() < give_up)
 		;
 }
 
 static bool spinning(void)
 {
-	return libos_uenv->slice.slices < spin_until && rdtsc() < give_up;
+	return libos_uenv->slice.slices < spin_until && t_rdtsc() < give_up;
 }
 
 static uint64_t others_progress(unsigned me)
@@ -296,7 +271,7 @@ static uint64_t others_progress(unsigned me)
 
 static void *spinner(void *arg)
 {
-	unsigned me = (unsigned)from_ptr(arg);
+	unsigned me = (unsigned)t_from_ptr(arg);
 	uint64_t seen;
 
 	start_gate();
@@ -319,7 +294,7 @@ static uint64_t spin_mine[SPINNERS];
 
 static void *locked_spinner(void *arg)
 {
-	unsigned me = (unsigned)from_ptr(arg);
+	unsigned me = (unsigned)t_from_ptr(arg);
 
 	start_gate();
 	while (spinning()) {
@@ -344,8 +319,8 @@ static bool spin_for_slices(libos_thread_fn fn)
 
 	started = 0;
 	spin_until = 0;
-	give_up = rdtsc() + GIVE_UP_MS * tsc_khz;
-	ok = create_all(t, SPINNERS, fn);
+	give_up = t_rdtsc() + GIVE_UP_MS * tsc_khz;
+	ok = t_create_all(t, SPINNERS, fn);
 	ok = ok && (libos_uenv->flags & EXO_UENV_SLICE_EACH);
 	return join_all(t, SPINNERS) && ok;
 }
@@ -382,13 +357,13 @@ static libos_mutex_t try_lock = LIBOS_MUTEX_INIT;
 static void *try_other(void *arg)
 {
 	(void)arg;
-	return to_ptr(libos_mutex_trylock(&try_lock));
+	return t_to_ptr(libos_mutex_trylock(&try_lock));
 }
 
 static void trylock(void)
 {
 	libos_thread_t t;
-	void *ret = to_ptr(true); /* what try_other gets if it fails */
+	void *ret = t_to_ptr(true); /* what try_other gets if it fails */
 	bool first = libos_mutex_trylock(&try_lock);
 
 	libos_thread_create(&t, try_other, NULL);
@@ -410,7 +385,7 @@ static bool overflowed;
 
 static void *producer(void *arg)
 {
-	uint64_t base = from_ptr(arg) * ITEMS;
+	uint64_t base = t_from_ptr(arg) * ITEMS;
 
 	for (uint64_t i = 1; i <= ITEMS; i++) {
 		libos_mutex_lock(&buf_lock);
@@ -451,8 +426,8 @@ static void condvars(void)
 {
 	libos_thread_t p[PRODUCERS], c[CONSUMERS];
 	uint64_t n = PRODUCERS * ITEMS, want = n * (n + 1) / 2;
-	bool ok = create_all(c, CONSUMERS, consumer) &&
-		  create_all(p, PRODUCERS, producer);
+	bool ok = t_create_all(c, CONSUMERS, consumer) &&
+		  t_create_all(p, PRODUCERS, producer);
 
 	ok = join_all(p, PRODUCERS) && ok;
 	ok = join_all(c, CONSUMERS) && ok;
@@ -471,13 +446,13 @@ static bool slept_enough = true;
 /* Thread i sleeps (SLEEPERS - i) units: the last created wakes first. */
 static void *sleeper(void *arg)
 {
-	unsigned i = (unsigned)from_ptr(arg);
+	unsigned i = (unsigned)t_from_ptr(arg);
 	uint64_t ms = (uint64_t)(SLEEPERS - i) * SLEEP_UNIT_MS;
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = t_rdtsc();
 
 	libos_thread_sleep_us(ms * US_PER_MS);
 	libos_mutex_lock(&woke_lock);
-	slept_enough = slept_enough && rdtsc() - t0 >= ms * tsc_khz;
+	slept_enough = slept_enough && t_rdtsc() - t0 >= ms * tsc_khz;
 	woke[woke_n++] = i;
 	libos_mutex_unlock(&woke_lock);
 	return NULL;
@@ -487,7 +462,7 @@ static void sleeping(void)
 {
 	libos_thread_t t[SLEEPERS];
 	uint64_t slices0, t0;
-	bool ok = create_all(t, SLEEPERS, sleeper), in_order = true;
+	bool ok = t_create_all(t, SLEEPERS, sleeper), in_order = true;
 
 	ok = join_all(t, SLEEPERS) && ok;
 	for (unsigned k = 0; k < SLEEPERS; k++)
@@ -496,9 +471,9 @@ static void sleeping(void)
 	       "sleepers wake shortest first");
 	tap_ok(slept_enough, "each slept at least as long as it asked");
 	slices0 = libos_uenv->slice.slices;
-	t0 = rdtsc();
+	t0 = t_rdtsc();
 	libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
-	tap_ok(rdtsc() - t0 >= SLEEP_UNIT_MS * tsc_khz &&
+	tap_ok(t_rdtsc() - t0 >= SLEEP_UNIT_MS * tsc_khz &&
 		       libos_uenv->slice.slices > slices0,
 	       "a lone thread sleeps by giving its slices away");
 }
@@ -512,10 +487,10 @@ static void *stack_toucher(void *arg)
 	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < STRESS_STACK_BYTES; i++)
-		mem[i] = (uint8_t)(i + from_ptr(arg));
+		mem[i] = (uint8_t)(i + t_from_ptr(arg));
 	for (unsigned i = 0; i < STRESS_STACK_BYTES; i++)
 		sum += mem[i];
-	return to_ptr(sum);
+	return t_to_ptr(sum);
 }
 
 static uint64_t expected_sum(uint64_t arg)
@@ -542,12 +517,12 @@ static void stress(void)
 	bool ok = true, values = true;
 
 	for (unsigned b = 0; b < STRESS_BATCHES; b++) {
-		ok = create_all(t, STRESS_BATCH, stack_toucher) && ok;
+		ok = t_create_all(t, STRESS_BATCH, stack_toucher) && ok;
 		for (unsigned i = 0; i < STRESS_BATCH; i++) {
 			void *ret = NULL;
 
 			ok = libos_thread_join(t[i], &ret) == E_OK && ok;
-			values = values && from_ptr(ret) == expected_sum(i);
+			values = values && t_from_ptr(ret) == expected_sum(i);
 		}
 		if (b == 0)
 			held_first = frames_held();
@@ -650,7 +625,7 @@ static void *waiter(void *arg)
 	libos_mutex_lock(&busy_lock);
 	after = holder_released;
 	libos_mutex_unlock(&busy_lock);
-	return to_ptr(after);
+	return t_to_ptr(after);
 }
 
 /* Counts under work_lock, before and after the fork; its own count. */
@@ -668,7 +643,7 @@ static void *worker(void *arg)
 		libos_mutex_unlock(&work_lock);
 		after += fork_done;
 	}
-	return to_ptr(mine);
+	return t_to_ptr(mine);
 }
 
 /* Sleeps across the fork; how many naps it took after it. */
@@ -682,7 +657,7 @@ static void *napper(void *arg)
 		libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
 		after += fork_done;
 	}
-	return to_ptr(after);
+	return t_to_ptr(after);
 }
 
 /* After the fork: writes parent_mark, then tells the child. */
@@ -703,22 +678,22 @@ static void *child_thread(void *arg)
 	uint64_t sum = 0;
 
 	if (!p)
-		return to_ptr(false);
-	memset(p, (int)from_ptr(arg), CHILD_ALLOC);
+		return t_to_ptr(false);
+	memset(p, (int)t_from_ptr(arg), CHILD_ALLOC);
 	for (unsigned i = 0; i < CHILD_ALLOC; i++)
 		sum += p[i];
 	free(p);
 	libos_mutex_lock(&child_lock);
 	child_sum += sum;
 	libos_mutex_unlock(&child_lock);
-	return to_ptr(true);
+	return t_to_ptr(true);
 }
 
 static unsigned child_threads_fail(void)
 {
 	libos_thread_t t[CHILD_THREADS];
 	uint64_t want = 0;
-	bool ok = create_all(t, CHILD_THREADS, child_thread);
+	bool ok = t_create_all(t, CHILD_THREADS, child_thread);
 
 	for (unsigned i = 0; i < CHILD_THREADS; i++) {
 		void *ret = NULL;
@@ -732,12 +707,12 @@ static unsigned child_threads_fail(void)
 /* In the child: the forker's thread alone. */
 static _Noreturn void forked_child(void)
 {
-	uint64_t give_up_at = rdtsc() + GIVE_UP_MS * tsc_khz;
+	uint64_t give_up_at = t_rdtsc() + GIVE_UP_MS * tsc_khz;
 	unsigned failed = 0;
 
 	if (libos_uenv->flags & EXO_UENV_SLICE_EACH)
 		failed |= CHILD_NOT_ALONE;
-	while (!hs->parent_wrote && rdtsc() < give_up_at)
+	while (!hs->parent_wrote && t_rdtsc() < give_up_at)
 		libos_thread_sleep_us(SLEEP_UNIT_MS * US_PER_MS);
 	if (!hs->parent_wrote)
 		failed |= CHILD_NO_HANDSHAKE;
@@ -771,8 +746,8 @@ static void *forker(void *arg)
 	while (child > 0 && !hs->parent_wrote)
 		libos_thread_yield();
 	if (child < 0 || libos_wait(child, &status) != child)
-		return to_ptr(LIBOS_EXIT_FAILURE);
-	return to_ptr((uint64_t)status);
+		return t_to_ptr(LIBOS_EXIT_FAILURE);
+	return t_to_ptr((uint64_t)status);
 }
 
 static void forking(void)
@@ -802,16 +777,16 @@ static void forking(void)
 	     libos_thread_join(f, &status) == E_OK && ok;
 	for (unsigned i = 0; i < BUSY_THREADS; i++)
 		ok = libos_thread_join(t[i], &ret[i]) == E_OK && ok;
-	tap_ok(ok && from_ptr(status) == FORK_CHILD_OK,
+	tap_ok(ok && t_from_ptr(status) == FORK_CHILD_OK,
 	       "fork from a thread while others hold a mutex, wait on it, "
 	       "count and sleep: in the child that thread alone goes on, and "
 	       "makes threads that use malloc and a mutex (exit %lu)",
-	       from_ptr(status));
+	       t_from_ptr(status));
 	for (unsigned i = B_WORKER; i < B_NAPPER; i++)
-		counted += from_ptr(ret[i]);
+		counted += t_from_ptr(ret[i]);
 	for (unsigned i = B_NAPPER; i < B_MARKER; i++)
-		naps = naps && from_ptr(ret[i]) == AFTER_FORK_ROUNDS;
-	tap_ok(ok && from_ptr(ret[B_WAITER]) && counted == work_total && naps,
+		naps = naps && t_from_ptr(ret[i]) == AFTER_FORK_ROUNDS;
+	tap_ok(ok && t_from_ptr(ret[B_WAITER]) && counted == work_total && naps,
 	       "in the parent every thread goes on after the fork: the waiter "
 	       "gets the lock once the holder lets go, %lu locked counts, "
 	       "none lost, the sleepers wake",

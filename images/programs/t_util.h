@@ -1,10 +1,14 @@
 /*
- * t_util.h: what the t_* guest test programs share (header only: each
- * program is one .c file linked with guestlib): the orders protocol
- * between a test and its helper child t_child (and its PCT servers),
- * waiting for a child, finding a granted capability, faults provoked on
- * purpose and the handler that records them, children built by hand from
- * a few bytes of machine code, and free user addresses for mappings.
+ * t_util.h: what the guest test programs share (header only: each
+ * program is one .c file linked with guestlib): the t_* tests and the
+ * adversaries (adv_*) that include it.  The orders protocol between a
+ * test and its helper child t_child (and its PCT servers), waiting for a
+ * child, finding a granted capability, starting threads, reading the
+ * page tables through the UVPT view, single-op SYS_PTE_SET calls, a TAP
+ * check of a call's result, faults provoked on purpose (from C, or from
+ * assembly probes that may run any instruction) and the handlers that
+ * record them, children built by hand from a few bytes of machine code,
+ * and free user addresses for mappings.
  */
 #ifndef T_UTIL_H
 #define T_UTIL_H
@@ -204,6 +208,76 @@ static inline void t_warm(uint64_t va)
 		sys_frame_free(f, 0, EXO_FRAME_REST);
 }
 
+/* A TAP check that a call returned what it must. */
+static inline void t_want(const char *what, long got, long expect)
+{
+	tap_ok(got == expect, "%s: %ld (want %ld)", what, got, expect);
+}
+
+static inline uint64_t t_rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+/* Numbers through a thread's void * argument and return value. */
+static inline void *t_to_ptr(uint64_t v)
+{
+	return (void *)(uintptr_t)v;
+}
+
+static inline uint64_t t_from_ptr(void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+/* Create n threads of fn(arg i); true if all were created. */
+static inline bool t_create_all(libos_thread_t *t, unsigned n,
+				libos_thread_fn fn)
+{
+	bool ok = true;
+
+	for (unsigned i = 0; i < n; i++)
+		ok = libos_thread_create(&t[i], fn, t_to_ptr(i)) == E_OK && ok;
+	return ok;
+}
+
+/* ---- The page tables, read through the UVPT view ------------------------- */
+
+/* The PTE mapping va, or 0 when a table above it is missing. */
+static inline uint64_t t_pte(uint64_t va)
+{
+	for (int level = 4; level > 1; level--)
+		if (!(*EXO_UVPT_ENTRY(va, level) & EXO_PTE_PRESENT))
+			return 0;
+	return *EXO_UVPT_ENTRY(va, 1);
+}
+
+/* The frame address in va's PTE (0 when a table above it is missing). */
+static inline uint64_t t_pa(uint64_t va)
+{
+	return t_pte(va) & EXO_PTE_ADDR;
+}
+
+/* An op result the kernel never writes: the call did not reach the op. */
+#define T_OP_UNTOUCHED (-1000)
+
+/*
+ * SYS_PTE_SET into env's tables with the one op {va, slot, index, perm}:
+ * the call's return in *ret, the op's result back.
+ */
+static inline int32_t t_pte_set1(long env, uint64_t va, uint32_t slot,
+				 uint32_t index, uint32_t perm, long *ret)
+{
+	struct exo_pte_op op = {.va = va,
+				.slot = slot,
+				.index = index,
+				.perm = perm,
+				.result = T_OP_UNTOUCHED};
+
+	*ret = sys_pte_set(env, &op, 1);
+	return op.result;
+}
+
 /* ---- Faults provoked on purpose --------------------------------------------
  * t_on_fault (install with libos_set_handler(EXO_UPCALL_EXCEPTION, ...))
  * records each exception upcall in t_fault and then applies t_fault.fix:
@@ -225,12 +299,8 @@ static struct {
 	volatile unsigned fix;
 } t_fault;
 
-static inline void t_on_fault(struct exo_upcall_frame *f)
+static inline void t_record_fault(const struct exo_upcall_frame *f)
 {
-	struct exo_pte_op op = {.va = f->addr & ~(T_PAGE - 1),
-				.slot = (uint32_t)t_fault.map_slot,
-				.perm = EXO_MAP_READ | EXO_MAP_WRITE};
-
 	t_fault.count++;
 	t_fault.trapno = f->trapno;
 	t_fault.error = f->error;
@@ -238,6 +308,15 @@ static inline void t_on_fault(struct exo_upcall_frame *f)
 	t_fault.rip = f->regs.rip;
 	t_fault.rsp = f->regs.rsp;
 	t_fault.rflags = f->regs.rflags;
+}
+
+static inline void t_on_fault(struct exo_upcall_frame *f)
+{
+	struct exo_pte_op op = {.va = f->addr & ~(T_PAGE - 1),
+				.slot = (uint32_t)t_fault.map_slot,
+				.perm = EXO_MAP_READ | EXO_MAP_WRITE};
+
+	t_record_fault(f);
 	switch (t_fault.fix) {
 	case T_FIX_SKIP:
 		f->regs.rip = t_fault.resume;
@@ -299,6 +378,53 @@ static inline bool t_call(uint64_t va)
 	t_fault.fix = T_FIX_RET;
 	__asm__ volatile("call *%[va]" : : [va] "r"(va) : "memory");
 	return t_fault.count == before;
+}
+
+/* ---- Probes: faults provoked on purpose from assembly ----------------------
+ * T_PROBE(name, body) defines long name(uint64_t a, uint64_t b), a in
+ * %rdi and b in %rsi, that runs the assembly body and returns 0.  With
+ * t_on_probe_fault installed (libos_set_handler(EXO_UPCALL_EXCEPTION,
+ * ...)), a fault in body is recorded in t_fault and the probe returns 1
+ * with the stack as it was at its start, whatever body pushed: so body
+ * may be any instruction, a call or a privileged one, where t_load and
+ * friends only load, store or call from C.  A fault outside a probe is
+ * the test's own bug: the handler prints it and exits
+ * T_EXIT_UNEXPECTED_FAULT rather than resume somewhere stale.
+ */
+#define T_EXIT_UNEXPECTED_FAULT 3
+
+/* Also used by T_PROBE's assembly, which the compiler cannot see. */
+static volatile uint64_t t_probe_armed __attribute__((used));
+static volatile uint64_t t_probe_resume_rip __attribute__((used));
+static volatile uint64_t t_probe_resume_rsp __attribute__((used));
+
+#define T_PROBE(name, body)                                                    \
+	__asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name  \
+		":\n"                                                          \
+		"\tleaq 1f(%rip), %rax\n"                                      \
+		"\tmovq %rax, t_probe_resume_rip(%rip)\n"                      \
+		"\tmovq %rsp, t_probe_resume_rsp(%rip)\n"                      \
+		"\tmovq $1, t_probe_armed(%rip)\n" body "\n"                   \
+		"\tmovq $0, t_probe_armed(%rip)\n"                             \
+		"\txorl %eax, %eax\n"                                          \
+		"1:\tret\n");                                                  \
+	long name(uint64_t a, uint64_t b)
+
+static inline void t_on_probe_fault(struct exo_upcall_frame *f)
+{
+	t_record_fault(f);
+	if (!t_probe_armed) {
+		libos_printf("# unexpected exception %lu error 0x%lx at rip "
+			     "0x%lx addr 0x%lx\n",
+			     (unsigned long)f->trapno, (unsigned long)f->error,
+			     (unsigned long)f->regs.rip,
+			     (unsigned long)f->addr);
+		libos_exit(T_EXIT_UNEXPECTED_FAULT);
+	}
+	t_probe_armed = 0;
+	f->regs.rip = t_probe_resume_rip;
+	f->regs.rsp = t_probe_resume_rsp;
+	f->regs.rax = 1;
 }
 
 #define T_PF_PRESENT 0x1 /* #PF error code bits */
