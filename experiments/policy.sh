@@ -12,17 +12,10 @@
 # microseconds) and, when gnuplot is installed, OUTDIR/policy.png (faults
 # per pass over the run); prints the summary table.  EXOVMM names the
 # monitor (default: vmm/exovmm of this tree).
-set -euo pipefail
-
-here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/../doc}
-exovmm=${EXOVMM:-$here/../vmm/exovmm}
+. "$(dirname "$0")/lib.sh"
 log=$(mktemp "${TMPDIR:-/tmp}/exo-policy.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
-[ -x "$exovmm" ] || { echo "policy.sh: no monitor at $exovmm (build first, or set EXOVMM)" >&2; exit 1; }
-[ -w /dev/kvm ] || { echo "policy.sh: /dev/kvm is not usable" >&2; exit 1; }
-mkdir -p "$out"
 if ! "$exovmm" "$here/policy.conf" >"$log" 2>&1 ||
 	! grep -q '^\[policy\] exo: env [0-9]* (exp_policy) exited 0$' "$log"; then
 	echo "policy.sh: the experiment failed:" >&2
@@ -38,7 +31,7 @@ awk 'BEGIN { print "policy,phase,pass,faults,us" }
 echo "policy  phase     passes  faults/pass  ms/pass"
 awk '$2 == "summary" { printf "%-7s %-9s %6s  %11s  %7.1f\n", $3, $4, $5, $6, $7 / 1000 }' "$log"
 
-if command -v gnuplot >/dev/null; then
+if have_gnuplot; then
 	gnuplot <<-PLOT
 	set terminal png size 800,450
 	set output "$out/policy.png"
@@ -52,5 +45,5 @@ if command -v gnuplot >/dev/null; then
 	PLOT
 	echo "policy.sh: wrote $out/policy.csv and $out/policy.png"
 else
-	echo "policy.sh: wrote $out/policy.csv (no gnuplot: no plot)"
+	echo "policy.sh: wrote $out/policy.csv"
 fi

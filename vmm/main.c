@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"\n"
 	"  -l, --log-dir=DIR  also write each instance's console to DIR/NAME.log\n"
 	"                     (overrides [exovmm] log_dir)\n"
+	"  -m, --metrics=PATH write the metrics time series to PATH\n"
+	"                     (overrides [exovmm] metrics)\n"
 	"  -h, --help         print this help and exit\n"
 	"  -V, --version      print the version and exit\n"
 	"\n"
@@ -222,20 +224,30 @@ static int exit_status(const struct run *run)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, const char **config_path, const char **log_dir)
+/* Settings the command line overrides; NULL: keep the configuration's. */
+struct overrides {
+	const char *log_dir;
+	const char *metrics;
+};
+
+static int parse_args(int argc, char **argv, const char **config_path, struct overrides *o)
 {
 	static const struct option options[] = {
 		{"log-dir", required_argument, NULL, 'l'},
+		{"metrics", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "l:hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:m:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
-			*log_dir = optarg;
+			o->log_dir = optarg;
+			break;
+		case 'm':
+			o->metrics = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -257,36 +269,38 @@ static int parse_args(int argc, char **argv, const char **config_path, const cha
 	return 0;
 }
 
-/* Replace the configured log directory with the one from the command line. */
-static int override_log_dir(struct vmm_config *cfg, const char *log_dir)
+/* Replace a configured path with one from the command line, if given. */
+static int override_path(char **path, const char *value)
 {
 	char *copy;
 
-	if (!log_dir)
+	if (!value)
 		return 0;
-	copy = strdup(log_dir);
+	copy = strdup(value);
 	if (!copy)
 		return -1;
-	free(cfg->log_dir);
-	cfg->log_dir = copy;
+	free(*path);
+	*path = copy;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct run run = {0};
-	const char *config_path, *log_dir = NULL;
+	const char *config_path;
+	struct overrides overrides = {0};
 	struct vmm_error err;
 	sigset_t waited;
 	int created_log_dir, status;
 
-	if (parse_args(argc, argv, &config_path, &log_dir) < 0)
+	if (parse_args(argc, argv, &config_path, &overrides) < 0)
 		return EXOVMM_EXIT_USAGE;
 	if (vmm_config_load(config_path, default_image_dir(), &run.cfg, &err) < 0) {
 		fprintf(stderr, "exovmm: %s\n", err.msg);
 		return EXOVMM_EXIT_CONFIG;
 	}
-	if (override_log_dir(&run.cfg, log_dir) < 0 ||
+	if (override_path(&run.cfg.log_dir, overrides.log_dir) < 0 ||
+	    override_path(&run.cfg.metrics, overrides.metrics) < 0 ||
 	    prepare_log_dir(run.cfg.log_dir, &created_log_dir) < 0) {
 		vmm_config_free(&run.cfg);
 		return EXOVMM_EXIT_SETUP;
