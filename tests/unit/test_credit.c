@@ -22,6 +22,7 @@
 #define STEP (50000ull)	 /* 50 us of simulated time a step */
 #define WINDOW (10 * SEC) /* as the share-accuracy benchmark */
 #define TOLERANCE 0.01	 /* of one CPU: the layer's goal */
+#define SETTLE_LIVE (2 * PERIOD) /* a change takes effect within this */
 #define NOCAP 0u
 #define ZERO_CLOCK ((struct credit_clock){0, false})
 
@@ -127,82 +128,61 @@ static void sim_measure(struct sim *m, uint64_t duration, double share[])
 				   : 0;
 }
 
-static void assert_shares(const double got[], const double want[],
-			  unsigned n)
+static void assert_shares(const char *what, const double got[],
+			  const double want[], unsigned n)
 {
 	for (unsigned k = 0; k < n; k++)
 		ck_assert_msg(got[k] > want[k] - TOLERANCE &&
 				      got[k] < want[k] + TOLERANCE,
-			      "vCPU %u: %.4f of a CPU, want %.4f", k, got[k],
-			      want[k]);
+			      "%s: vCPU %u: %.4f of a CPU, want %.4f", what, k,
+			      got[k], want[k]);
 }
 
-/* Weights 1:2:4 on 2 CPUs: the heaviest can use only one, the rest
- * splits 1:2. */
-START_TEST(test_weights_three_on_two)
+/* Let the layer settle for `settle`, then each vCPU's share over a window
+ * must be its want[]. */
+static void expect_shares(struct sim *m, uint64_t settle, const char *what,
+			  const double want[])
 {
-	struct sim m;
-	double got[3], want[3] = {1.0 / 3, 2.0 / 3, 1.0};
+	double got[CREDIT_VCPUS_MAX];
 
-	sim_init(&m, 2);
-	sim_add(&m, 1, NOCAP);
-	sim_add(&m, 2, NOCAP);
-	sim_add(&m, 4, NOCAP);
-	sim_run(&m, SEC);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 3);
+	sim_run(m, settle);
+	sim_measure(m, WINDOW, got);
+	assert_shares(what, got, want, m->n);
 }
-END_TEST
 
-/* Weights 1:1:2:4 on 2 CPUs, exactly proportional. */
-START_TEST(test_weights_four_on_two)
+/* Busy vCPUs only: what each gets once the layer has settled. */
+struct busy_case {
+	const char *what;
+	unsigned cpus, n;
+	unsigned weight[4], cap[4];
+	double want[4];
+};
+
+static const struct busy_case busy_cases[] = {
+    {"weights 1:2:4 on 2 CPUs: the heaviest can use only one, the rest "
+     "splits 1:2",
+     2, 3, {1, 2, 4}, {NOCAP, NOCAP, NOCAP}, {1.0 / 3, 2.0 / 3, 1.0}},
+    {"weights 1:1:2:4 on 2 CPUs, exactly proportional",
+     2, 4, {256, 256, 512, 1024}, {NOCAP, NOCAP, NOCAP, NOCAP},
+     {0.25, 0.25, 0.5, 1.0}},
+    {"a 25% cap on the heaviest of 1:2:4: what it cannot use goes to the "
+     "others, the middle one up to a whole CPU",
+     2, 3, {1, 2, 4}, {NOCAP, NOCAP, 25}, {0.75, 1.0, 0.25}},
+    {"a cap is a ceiling even with every other CPU idle",
+     2, 1, {256}, {30}, {0.30}},
+    {"more CPUs than vCPUs: each has a CPU, whatever its weight",
+     4, 2, {1, 65535}, {NOCAP, NOCAP}, {1.0, 1.0}},
+};
+
+START_TEST(test_busy_shares)
 {
+	const struct busy_case *c = &busy_cases[_i];
 	struct sim m;
-	double got[4], want[4] = {0.25, 0.25, 0.5, 1.0};
 
-	sim_init(&m, 2);
-	sim_add(&m, 256, NOCAP);
-	sim_add(&m, 256, NOCAP);
-	sim_add(&m, 512, NOCAP);
-	sim_add(&m, 1024, NOCAP);
-	sim_run(&m, SEC);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 4);
-}
-END_TEST
-
-/* A 25% cap on the heaviest of 1:2:4: what it cannot use goes to the
- * others, the middle one up to a whole CPU. */
-START_TEST(test_cap_redistributes)
-{
-	struct sim m;
-	double got[3], want[3] = {0.75, 1.0, 0.25};
-
-	sim_init(&m, 2);
-	sim_add(&m, 1, NOCAP);
-	sim_add(&m, 2, NOCAP);
-	sim_add(&m, 4, 25);
-	sim_run(&m, SEC);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 3);
-}
-END_TEST
-
-/* A cap is a ceiling even with every other CPU idle. */
-START_TEST(test_cap_holds_on_idle_machine)
-{
-	struct sim m;
-	double got[1], want[1] = {0.30};
-
-	sim_init(&m, 2);
-	sim_add(&m, 256, 30);
-	sim_run(&m, SEC);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 1);
-	ck_assert_int_eq(credit_state(&m.s, m.id[0]) == CREDIT_RUN ||
-				 credit_state(&m.s, m.id[0]) ==
-					 CREDIT_PARKED_CAP,
-			 1);
+	sim_init(&m, c->cpus);
+	for (unsigned k = 0; k < c->n; k++)
+		sim_add(&m, c->weight[k], c->cap[k]);
+	expect_shares(&m, SEC, c->what, c->want);
 }
 END_TEST
 
@@ -211,15 +191,13 @@ END_TEST
 START_TEST(test_idle_vcpu)
 {
 	struct sim m;
-	double got[2], want[2] = {1.0, 0.0};
+	const double want[2] = {1.0, 0.0};
 
 	sim_init(&m, 1);
 	sim_add(&m, 256, NOCAP);
 	sim_add(&m, 1024, NOCAP);
 	sim_demand(&m, 1, 100 * SEC, 0); /* halted throughout */
-	sim_run(&m, SEC);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 2);
+	expect_shares(&m, SEC, "one halted", want);
 	ck_assert_uint_eq(m.halted_but_parked, 0);
 }
 END_TEST
@@ -244,7 +222,7 @@ START_TEST(test_wake_up_not_starved)
 	/* In its first period awake, at least its share of it. */
 	ck_assert_uint_ge(m.clock[m.id[2]].cpu_ns - before, PERIOD / 3);
 	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 3);
+	assert_shares("after the wake-up", got, want, 3);
 }
 END_TEST
 
@@ -252,18 +230,14 @@ END_TEST
 START_TEST(test_weight_changed_live)
 {
 	struct sim m;
-	double got[2], even[2] = {0.5, 0.5}, heavy[2] = {0.75, 0.25};
+	const double even[2] = {0.5, 0.5}, heavy[2] = {0.75, 0.25};
 
 	sim_init(&m, 1);
 	sim_add(&m, 256, NOCAP);
 	sim_add(&m, 256, NOCAP);
-	sim_run(&m, SEC);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, even, 2);
+	expect_shares(&m, SEC, "equal weights", even);
 	credit_set(&m.s, m.id[0], 768, NOCAP);
-	sim_run(&m, 2 * PERIOD);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, heavy, 2);
+	expect_shares(&m, SETTLE_LIVE, "after 3:1", heavy);
 }
 END_TEST
 
@@ -271,19 +245,15 @@ END_TEST
 START_TEST(test_cap_changed_live)
 {
 	struct sim m;
-	double got[1], capped[1] = {0.20}, free_again[1] = {1.0};
+	const double capped[1] = {0.20}, free_again[1] = {1.0};
 
 	sim_init(&m, 1);
 	sim_add(&m, 256, NOCAP);
 	sim_run(&m, SEC);
 	credit_set(&m.s, m.id[0], 256, 20);
-	sim_run(&m, 2 * PERIOD);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, capped, 1);
+	expect_shares(&m, SETTLE_LIVE, "capped live", capped);
 	credit_set(&m.s, m.id[0], 256, NOCAP);
-	sim_run(&m, 2 * PERIOD);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, free_again, 1);
+	expect_shares(&m, SETTLE_LIVE, "cap lifted", free_again);
 }
 END_TEST
 
@@ -291,7 +261,7 @@ END_TEST
 START_TEST(test_removed_vcpu_share_redistributed)
 {
 	struct sim m;
-	double got[3], want[3] = {0.5, 0.5, 0.0};
+	const double want[3] = {0.5, 0.5, 0.0};
 
 	sim_init(&m, 1);
 	sim_add(&m, 256, NOCAP);
@@ -300,23 +270,7 @@ START_TEST(test_removed_vcpu_share_redistributed)
 	sim_run(&m, SEC);
 	credit_remove(&m.s, m.id[2]);
 	m.id[2] = -1;
-	sim_run(&m, 2 * PERIOD);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 3);
-}
-END_TEST
-
-/* More CPUs than vCPUs: nobody is ever parked, each has a CPU. */
-START_TEST(test_more_cpus_than_vcpus)
-{
-	struct sim m;
-	double got[2], want[2] = {1.0, 1.0};
-
-	sim_init(&m, 4);
-	sim_add(&m, 1, NOCAP);
-	sim_add(&m, 65535, NOCAP);
-	sim_measure(&m, WINDOW, got);
-	assert_shares(got, want, 2);
+	expect_shares(&m, SETTLE_LIVE, "after the removal", want);
 }
 END_TEST
 
@@ -372,12 +326,9 @@ static Suite *credit_suite(void)
 
 	tcase_set_timeout(shares, 60);
 	tcase_set_timeout(live, 60);
-	tcase_add_test(shares, test_weights_three_on_two);
-	tcase_add_test(shares, test_weights_four_on_two);
-	tcase_add_test(shares, test_cap_redistributes);
-	tcase_add_test(shares, test_cap_holds_on_idle_machine);
+	tcase_add_loop_test(shares, test_busy_shares, 0,
+			    sizeof(busy_cases) / sizeof(busy_cases[0]));
 	tcase_add_test(shares, test_idle_vcpu);
-	tcase_add_test(shares, test_more_cpus_than_vcpus);
 	suite_add_tcase(s, shares);
 	tcase_add_test(live, test_wake_up_not_starved);
 	tcase_add_test(live, test_weight_changed_live);
