@@ -4,7 +4,8 @@
 # compares each instance's mean share over a window in the middle of the
 # run with what its weight and cap entitle it to.  The tolerance is a
 # generous SHARE_TOLERANCE of a CPU: the precise figure is a benchmark
-# (make bench), not a test.  The scenarios:
+# (make bench), not a test.  A tenant entitled to a whole CPU is only held
+# to a floor (see whole_cpu).  The scenarios:
 #  - weights 1:2:4 on 2 CPUs: 1/3, 2/3 and 1 CPU (one vCPU cannot use two);
 #  - the same with a 25% cap on the heaviest: 0.75, 1 and 0.25, and the
 #    capped one was parked;
@@ -19,6 +20,7 @@
 require_kvm
 
 SHARE_TOLERANCE=0.1
+WHOLE_CPU_FLOOR=0.75
 METRICS_INTERVAL=500ms
 
 # scenario CPUS: start a config with metrics on CPUS CPUs.
@@ -85,6 +87,14 @@ at_least() {
 	fi
 }
 
+# whole_cpu NAME GOT: a tenant entitled to a whole CPU.  The layer never
+# holds it back, but it gets only what the host schedules its thread,
+# which loses some to exovmm's own threads and the host's work for the
+# other tenants' parking: a floor, not a band.
+whole_cpu() {
+	at_least "$1" "$2" "$WHOLE_CPU_FLOOR" "entitled to a whole CPU, got"
+}
+
 header_ok() {
 	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits$'
 }
@@ -99,7 +109,7 @@ expect_status 0 "three burners"
 header_ok
 near light "$(column_mean light 1.5 4.5 5)" 0.3333
 near middle "$(column_mean middle 1.5 4.5 5)" 0.6667
-near heavy "$(column_mean heavy 1.5 4.5 5)" 1.0
+whole_cpu heavy "$(column_mean heavy 1.5 4.5 5)"
 near "light's target" "$(column_mean light 1.5 4.5 6)" 0.3333
 
 echo "=== the same with a 25% cap on the heaviest"
@@ -110,7 +120,7 @@ instance heavy weight=4 cap=25% memory=16M "cmdline=run=burn -- 5"
 run_exovmm_merged
 expect_status 0 "three burners, one capped"
 near light "$(column_mean light 1.5 4.5 5)" 0.75
-near middle "$(column_mean middle 1.5 4.5 5)" 1.0
+whole_cpu middle "$(column_mean middle 1.5 4.5 5)"
 near heavy "$(column_mean heavy 1.5 4.5 5)" 0.25
 at_most heavy "$(column_mean heavy 1.5 4.5 5)" 0.27 "capped at 25%:"
 if awk -v p="$(column_max heavy 8)" 'BEGIN { exit !(p > 1) }'; then
