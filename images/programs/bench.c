@@ -13,6 +13,7 @@
  *   pct_roundtrip    SYS_PCT_CALL to a child env and its SYS_PCT_RETURN
  *   frame_map_unmap  frame_alloc + pte_set + one write + frame_free
  */
+#include "bench_util.h"
 #include "libos.h"
 
 #define ROUNDS 64  /* each round costs a system call or more */
@@ -24,46 +25,15 @@
 static uint64_t samples[ROUNDS];
 static uint64_t overhead;
 
-static inline uint64_t cycles(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
-static uint64_t median(void)
-{
-	/* insertion sort: ROUNDS is small */
-	for (unsigned i = 1; i < ROUNDS; i++)
-		for (unsigned j = i; j > 0 && samples[j - 1] > samples[j]; j--) {
-			uint64_t t = samples[j];
-
-			samples[j] = samples[j - 1];
-			samples[j - 1] = t;
-		}
-	return samples[ROUNDS / 2];
-}
-
 static void report(const char *name, uint64_t m)
 {
 	libos_printf("result %s %lu\n", name, m > overhead ? m - overhead : 0);
 }
 
 /* Time body() ROUNDS times after WARMUP untimed runs. */
-static uint64_t measure(void (*prepare)(void), void (*body)(void))
+static uint64_t measure(void (*prepare)(unsigned), void (*body)(void))
 {
-	for (unsigned i = 0; i < WARMUP + ROUNDS; i++) {
-		uint64_t t0;
-
-		if (prepare)
-			prepare();
-		t0 = cycles();
-		body();
-		if (i >= WARMUP)
-			samples[i - WARMUP] = cycles() - t0;
-	}
-	return median();
+	return bench_measure(samples, WARMUP, ROUNDS, prepare, body);
 }
 
 static void empty(void) {}
@@ -89,8 +59,9 @@ static void on_write_fault(struct exo_upcall_frame *f)
 	map_page(EXO_MAP_READ | EXO_MAP_WRITE); /* then retry the write */
 }
 
-static void protect(void)
+static void protect(unsigned round)
 {
+	(void)round;
 	map_page(EXO_MAP_READ);
 }
 

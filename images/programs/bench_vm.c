@@ -52,6 +52,7 @@
  * are far below Linux's thousands: even so the program runs for about
  * half a minute there, most of it in prot100, unprot100 and fork_4m.
  */
+#include "bench_util.h"
 #include "libos.h"
 
 /* By its path from this file: guest programs have no -I for bench/. */
@@ -101,14 +102,6 @@ static uint64_t trap_stamps[WARMUP + SAMPLES + 1];
 static volatile unsigned trap_stamped;
 static volatile bool dirty_answer;
 
-static inline uint64_t cycles(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi)::"memory");
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static _Noreturn void fail(const char *what, long err)
 {
 	libos_printf("bench_vm: %s failed (%ld)\n", what, err);
@@ -142,36 +135,11 @@ static void protect(uint64_t va, uint64_t pages, unsigned prot)
 
 /* ---- Timing ------------------------------------------------------------ */
 
-static uint64_t median(unsigned n)
-{
-	/* insertion sort: n is small */
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && samples[j - 1] > samples[j]; j--) {
-			uint64_t t = samples[j];
-
-			samples[j] = samples[j - 1];
-			samples[j - 1] = t;
-		}
-	return samples[n / 2];
-}
-
-/* Time run() n times after warmup untimed runs, with prepare(i) (if any)
- * before each outside the timed region; the median. */
+/* Time run() n times after warmup untimed runs (bench_util.h). */
 static uint64_t measure(unsigned warmup, unsigned n, void (*prepare)(unsigned),
 			void (*run)(void))
 {
-	for (unsigned i = 0; i < warmup + n; i++) {
-		uint64_t t0, t1;
-
-		if (prepare)
-			prepare(i);
-		t0 = cycles();
-		run();
-		t1 = cycles();
-		if (i >= warmup)
-			samples[i - warmup] = t1 - t0;
-	}
-	return median(n);
+	return bench_measure(samples, warmup, n, prepare, run);
 }
 
 /* Print the median m, less the overhead, per operation. */
@@ -284,7 +252,7 @@ static void bench_protect(void)
  * write traps again, until every stamp is taken; then let it by. */
 static bool on_trap(uint64_t addr, bool write, struct exo_upcall_frame *f)
 {
-	uint64_t now = cycles(), page;
+	uint64_t now = bench_cycles(), page;
 
 	(void)write;
 	(void)f;
@@ -308,7 +276,7 @@ static void bench_trap(void)
 	/* One more entry than intervals: each sample lies between two. */
 	for (unsigned i = 0; i < SAMPLES; i++)
 		samples[i] = trap_stamps[WARMUP + i + 1] - trap_stamps[WARMUP + i];
-	report("appel_trap", median(SAMPLES), 1);
+	report("appel_trap", bench_median(samples, SAMPLES), 1);
 }
 
 /* ---- appel1: prot1+trap+unprot --------------------------------------------- */
