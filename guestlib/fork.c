@@ -139,13 +139,7 @@ static long start_child(long child)
 /* Frames a child gets when the caller does not say: half our room. */
 static uint64_t default_quota(void)
 {
-	struct exo_env_status s;
-	uint64_t held;
-
-	if (sys_env_status(EXO_SLOT_SELF, &s) != E_OK)
-		return 0;
-	held = s.frames_used + s.frames_granted;
-	return held < s.frame_quota ? (s.frame_quota - held) / 2 : 0;
+	return vmf_quota_room() / 2;
 }
 
 /* Everything but the capture and the start; undone by proc_forget. */

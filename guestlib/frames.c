@@ -113,8 +113,7 @@ long vmf_init(void)
 		       : E_OK;
 }
 
-/* Frames our quota still has room for. */
-static uint64_t quota_room(void)
+uint64_t vmf_quota_room(void)
 {
 	struct exo_env_status s;
 	uint64_t held;
@@ -128,7 +127,7 @@ static uint64_t quota_room(void)
 /* A new own chunk for pool: as big as asked, or as the quota allows. */
 static long chunk_new(enum vm_pool pool)
 {
-	uint64_t pages = st.next_pages, room = quota_room();
+	uint64_t pages = st.next_pages, room = vmf_quota_room();
 	struct exo_cap_info info;
 	long slot = -E_NOMEM, idx;
 

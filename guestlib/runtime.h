@@ -145,6 +145,8 @@ typedef void (*vm_page_fn)(void *arg, uint64_t va, uint64_t pte, unsigned prot,
 			   unsigned flags, struct vm_page_ref ref);
 void vm_each_page(vm_page_fn fn, void *arg);
 uint64_t vmf_frames_held(void);
+/* Frames our quota still has room for (not used, not granted to children). */
+uint64_t vmf_quota_room(void);
 uint64_t vmf_frames_free(void); /* held, not mapped: first to go back */
 
 /* upcall.S: where uenv.entry[] points; the kernel jumps here. */
