@@ -41,23 +41,16 @@ struct cpusched {
 	cpu_set_t pool;
 	struct metrics *metrics;
 	uint64_t metrics_interval_ns;
-	uint64_t start_ns, next_sample_ns;
+	uint64_t start_ns, last_sample_ns;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* cpusched_stop */
 	bool stopping;
 };
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-/* A thread's CPU time, or false if the thread has ended. */
-static bool thread_cpu_ns(clockid_t clock, uint64_t *ns)
+/* What a clock reads, in ns; false if it cannot be read (a CPU clock of
+ * a thread that has ended). */
+static bool clock_ns(clockid_t clock, uint64_t *ns)
 {
 	struct timespec ts;
 
@@ -65,6 +58,14 @@ static bool thread_cpu_ns(clockid_t clock, uint64_t *ns)
 		return false;
 	*ns = (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 	return true;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	uint64_t ns = 0;
+
+	clock_ns(CLOCK_MONOTONIC, &ns);
+	return ns;
 }
 
 /*
@@ -98,7 +99,7 @@ static bool thread_runnable(struct vcpu *v)
 static bool vcpu_clock(struct vcpu *v, struct credit_clock *c)
 {
 	if (atomic_load(&v->inst->finished) ||
-	    !thread_cpu_ns(v->clock, &c->cpu_ns))
+	    !clock_ns(v->clock, &c->cpu_ns))
 		return false;
 	c->runnable = thread_runnable(v);
 	v->cpu_ns = c->cpu_ns;
@@ -197,12 +198,12 @@ static void sample_vcpu(struct cpusched *cs, struct vcpu *v, uint64_t now,
 
 static void sample(struct cpusched *cs, uint64_t now)
 {
-	uint64_t interval = now - (cs->next_sample_ns - cs->metrics_interval_ns);
+	uint64_t interval = now - cs->last_sample_ns;
 
 	for (size_t i = 0; i < cs->n; i++)
 		sample_vcpu(cs, &cs->vcpu[i], now, interval);
 	metrics_flush(cs->metrics);
-	cs->next_sample_ns = now + cs->metrics_interval_ns;
+	cs->last_sample_ns = now;
 }
 
 /* One tick; returns when the next is due (CLOCK_MONOTONIC ns). */
@@ -214,10 +215,12 @@ static uint64_t tick(struct cpusched *cs)
 	read_clocks(cs, now - cs->credit.last_tick, clock);
 	next = now + credit_tick(&cs->credit, now, clock);
 	apply(cs);
-	if (cs->metrics && now >= cs->next_sample_ns)
-		sample(cs, now);
-	if (cs->metrics && next > cs->next_sample_ns)
-		next = cs->next_sample_ns;
+	if (cs->metrics) {
+		if (now - cs->last_sample_ns >= cs->metrics_interval_ns)
+			sample(cs, now);
+		if (next > cs->last_sample_ns + cs->metrics_interval_ns)
+			next = cs->last_sample_ns + cs->metrics_interval_ns;
+	}
 	return next;
 }
 
@@ -293,7 +296,7 @@ int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
 	cs->metrics = metrics;
 	cs->metrics_interval_ns = cfg->metrics_interval_ns;
 	cs->start_ns = monotonic_ns();
-	cs->next_sample_ns = cs->start_ns + cs->metrics_interval_ns;
+	cs->last_sample_ns = cs->start_ns;
 	make_pool(&cs->pool, cpus);
 	credit_init(&cs->credit, cpus, cfg->timeslice_ns, cs->start_ns);
 	pthread_mutex_init(&cs->lock, NULL);

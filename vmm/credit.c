@@ -240,11 +240,9 @@ static void account(struct credit_sched *s, uint64_t now,
 			continue;
 		used = advance(clock[id].cpu_ns, v->clock.cpu_ns);
 		v->clock = clock[id];
-		v->used_ns += used;
 		v->credit -= (int64_t)used;
-		if (v->state != CREDIT_RUN)
-			v->parked_ns += elapsed; /* still wants: it was parked */
-		else if (elapsed)
+		/* A parked vCPU still wants CPU: it wanted it when parked. */
+		if (v->state == CREDIT_RUN && elapsed)
 			v->wants = clock[id].runnable ||
 				   used * WANT_FRACTION_DIVISOR >= elapsed;
 		v->wanted = v->wanted || v->wants;

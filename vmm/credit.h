@@ -72,9 +72,6 @@ struct credit_vcpu {
 	bool wants;	      /* runnable since the last tick (or parked) */
 	bool wanted;	      /* wanted CPU at some tick of this period */
 	enum credit_state state;
-	/* Totals since it was added, for metrics. */
-	uint64_t used_ns;
-	uint64_t parked_ns;
 };
 
 struct credit_sched {
