@@ -325,9 +325,21 @@ bool vmf_reclaimable(struct vm_page_ref ref)
 	return c->own && !c->share_mask;
 }
 
-/* Queue frees of up to `want` free pages of c, one op per run of them. */
-static uint64_t queue_free_runs(int ci, uint64_t want, struct exo_syscall *ops,
-				unsigned *n)
+/* Physical memory the kernel asks back: pages of [lo, hi). */
+struct pa_range {
+	uint64_t lo, hi;
+};
+
+static bool page_in(const struct chunk *c, unsigned i, struct pa_range r)
+{
+	uint64_t pa = c->base + (uint64_t)i * EXO_PAGE_SIZE;
+
+	return pa >= r.lo && pa < r.hi;
+}
+
+/* Queue frees of up to `want` free pages of c in r, one op per run. */
+static uint64_t queue_free_runs(int ci, uint64_t want, struct pa_range r,
+				struct exo_syscall *ops, unsigned *n)
 {
 	const struct chunk *c = &st.chunk[ci];
 	uint64_t queued = 0;
@@ -336,7 +348,7 @@ static uint64_t queue_free_runs(int ci, uint64_t want, struct exo_syscall *ops,
 		unsigned first = i;
 
 		while (i < c->count && queued < want &&
-		       page_state(c, i) == PAGE_FREE) {
+		       page_state(c, i) == PAGE_FREE && page_in(c, i, r)) {
 			i++;
 			queued++;
 		}
@@ -351,8 +363,8 @@ static uint64_t queue_free_runs(int ci, uint64_t want, struct exo_syscall *ops,
 	return queued;
 }
 
-/* One SYS_BATCH of frees of free pages; the pages actually freed. */
-static uint64_t give_back_batch(uint64_t want)
+/* One SYS_BATCH of frees of free pages in r; the pages actually freed. */
+static uint64_t give_back_batch(uint64_t want, struct pa_range r)
 {
 	struct exo_syscall ops[EXO_BATCH_MAX];
 	int chunk_of[EXO_BATCH_MAX];
@@ -365,7 +377,7 @@ static uint64_t give_back_batch(uint64_t want)
 
 		if (!st.chunk[i].count || !st.chunk[i].own || !st.chunk[i].nfree)
 			continue;
-		want -= queue_free_runs(i, want, ops, &n);
+		want -= queue_free_runs(i, want, r, ops, &n);
 		for (unsigned k = before; k < n; k++)
 			chunk_of[k] = i;
 		if (!want)
@@ -383,13 +395,19 @@ static uint64_t give_back_batch(uint64_t want)
 	return given;
 }
 
-uint64_t vmf_give_back(uint64_t want)
+uint64_t vmf_give_back_in(uint64_t want, uint64_t lo, uint64_t hi)
 {
+	struct pa_range r = {lo, hi};
 	uint64_t given = 0, got;
 
-	while (given < want && (got = give_back_batch(want - given)))
+	while (given < want && (got = give_back_batch(want - given, r)))
 		given += got;
 	return given;
+}
+
+uint64_t vmf_give_back(uint64_t want)
+{
+	return vmf_give_back_in(want, 0, UINT64_MAX);
 }
 
 bool vmf_gone(uint64_t pa, bool *was_used)

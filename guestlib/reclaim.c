@@ -167,17 +167,59 @@ bool reclaim_for_fill(void)
 
 /* ---- The upcalls ------------------------------------------------------- */
 
-/* What the kernel asks back: unmapped frames first, then what the policy
- * picks.  Time slices are left to the kernel: they hold no state. */
+/* Mapped pages whose frames lie in [lo, hi), gathered for eviction. */
+struct leaving_pages {
+	uint64_t lo, hi;
+	uint64_t va[RECLAIM_BATCH];
+	unsigned n;
+};
+
+static void gather_leaving(void *arg, uint64_t va, uint64_t pte,
+			   unsigned prot, unsigned flags, struct vm_page_ref ref)
+{
+	struct leaving_pages *l = arg;
+	uint64_t pa = pte & EXO_PTE_ADDR;
+
+	(void)prot, (void)flags, (void)ref;
+	if (l->n < RECLAIM_BATCH && pa >= l->lo && pa < l->hi &&
+	    victim_region(va, true))
+		l->va[l->n++] = va;
+}
+
+/*
+ * Memory is leaving the machine: the pages on frames in [lo, hi) go
+ * whatever the policy would pick (their dirty contents saved through
+ * their pagers), then every free frame there.  Pages that may not go
+ * (vital, image, shared with a child) are left to the kernel's deadline.
+ */
+static uint64_t give_back_leaving(uint64_t lo, uint64_t hi)
+{
+	struct leaving_pages l = {.lo = lo, .hi = hi};
+
+	do {
+		l.n = 0;
+		vm_each_page(gather_leaving, &l);
+	} while (l.n && evict(l.va, l.n, true));
+	return vmf_give_back_in(UINT64_MAX, lo, hi);
+}
+
+/* What the kernel asks back: frames leaving the machine, unmapped frames,
+ * then what the policy picks.  Time slices are left to the kernel: they
+ * hold no state. */
 static void answer_revocation(void)
 {
-	uint64_t over = libos_uenv->revoke.frames_over, given;
+	volatile struct exo_uenv *u = libos_uenv;
+	uint64_t over = u->revoke.frames_over, given = 0;
 
 	rc.revocations++;
-	if (!over || rc.active)
+	if ((!over && !u->revoke.withdraw_frames) || rc.active)
 		return;
 	rc.active = true;
-	given = vmf_give_back(over);
+	if (u->revoke.withdraw_frames)
+		given = give_back_leaving(u->revoke.withdraw_lo,
+					  u->revoke.withdraw_hi);
+	if (given < over)
+		given += vmf_give_back(over - given);
 	if (given < over) {
 		reclaim(over - given, true);
 		given += vmf_give_back(over - given);

@@ -106,6 +106,8 @@ unsigned vmf_chunks_held(void);
 bool vmf_reclaimable(struct vm_page_ref ref);
 /* Give up to want free pages back to the kernel; how many went. */
 uint64_t vmf_give_back(uint64_t want);
+/* The same, only pages whose frames lie in physical [lo, hi). */
+uint64_t vmf_give_back_in(uint64_t want, uint64_t lo, uint64_t hi);
 /* The kernel took the frame at pa: false if it was not ours to track;
  * *was_used says whether it was mapped here. */
 bool vmf_gone(uint64_t pa, bool *was_used);

@@ -57,6 +57,8 @@ struct vmm_backend {
 	 */
 	int (*map_memory)(struct vmm_vm *vm, uint32_t slot, uint64_t gpa,
 			  void *host, uint64_t size, struct vmm_error *err);
+	/* Withdraw slot: the guest can no longer reach its memory. */
+	int (*unmap_memory)(struct vmm_vm *vm, uint32_t slot, struct vmm_error *err);
 	/* Start the vCPU at a PVH entry: 32-bit protected mode, paging off. */
 	int (*set_pvh_entry)(struct vmm_vm *vm, uint32_t eip, uint32_t ebx,
 			     struct vmm_error *err);
@@ -66,6 +68,8 @@ struct vmm_backend {
 	/* Raise (level true) or lower an interrupt line of the VM. */
 	int (*set_irq_line)(struct vmm_vm *vm, unsigned line, bool level,
 			    struct vmm_error *err);
+	/* Deliver an interrupt on vector to the vCPU; safe from any thread. */
+	int (*interrupt)(struct vmm_vm *vm, uint8_t vector, struct vmm_error *err);
 	/* Make run() return VMM_EXIT_KICKED soon; safe from any thread. */
 	void (*kick)(struct vmm_vm *vm);
 	/* Guest %rip at the last exit, for log lines. */

@@ -4,6 +4,9 @@
  * (counting them and seeing every section header, even one with no keys),
  * checks each value, and builds a struct vmm_config.  The first fault is
  * reported as one line, "PATH:LINE: [SECTION] KEY: what was expected".
+ * The parsers of the values that can change live (weight, cap, memory)
+ * are shared with the control socket (control.c), so both accept and
+ * refuse the same spellings.
  */
 #include <errno.h>
 #include <ini.h>
@@ -393,38 +396,56 @@ static int copy_backend(struct parse *p, const char *value, char **out)
 	return -1;
 }
 
-static int get_uint(struct parse *p, const char *value, uint64_t min,
-		    uint64_t max, unsigned *out)
+int vmm_parse_weight(const char *value, unsigned *out, struct vmm_error *err)
 {
 	uint64_t v;
 
-	if (!parse_uint(value, &v) || v < min || v > max)
-		return fail_key(p, p->key,
-				"expected an integer from %llu to %llu, got "
-				"\"%s\"",
-				(unsigned long long)min,
-				(unsigned long long)max, value);
+	if (!parse_uint(value, &v) || v < VMM_WEIGHT_MIN || v > VMM_WEIGHT_MAX)
+		return vmm_errorf(err,
+				  "expected an integer from %u to %u, got \"%s\"",
+				  VMM_WEIGHT_MIN, VMM_WEIGHT_MAX, value);
 	*out = (unsigned)v;
 	return 0;
 }
 
-static int get_memory(struct parse *p, const char *value, uint64_t *out)
+int vmm_parse_cap(const char *value, unsigned *out, struct vmm_error *err)
+{
+	uint64_t v;
+	const char *end = parse_digits(value, &v);
+
+	if (!end || (*end && strcmp(end, "%")) || v > VMM_CAP_MAX)
+		return vmm_errorf(err,
+				  "expected a percentage from 0%% to %u%%, got "
+				  "\"%s\"",
+				  VMM_CAP_MAX, value);
+	*out = (unsigned)v;
+	return 0;
+}
+
+int vmm_parse_memory(const char *value, uint64_t *out, struct vmm_error *err)
 {
 	uint64_t v;
 
 	if (!parse_size(value, &v))
-		return fail_key(p, p->key,
-				"expected a size such as 64M or 1G, got \"%s\"",
-				value);
+		return vmm_errorf(err,
+				  "expected a size such as 64M or 1G, got \"%s\"",
+				  value);
 	if (v < VMM_MEMORY_MIN || v > VMM_MEMORY_MAX)
-		return fail_key(
-		    p, p->key, "expected a size from %s to %s, got \"%s\"",
-		    SIZE_STR(VMM_MEMORY_MIN), SIZE_STR(VMM_MEMORY_MAX), value);
+		return vmm_errorf(err,
+				  "expected a size from %s to %s, got \"%s\"",
+				  SIZE_STR(VMM_MEMORY_MIN),
+				  SIZE_STR(VMM_MEMORY_MAX), value);
 	if (v % VMM_CHUNK_SIZE)
-		return fail_key(p, p->key, "%s is not a multiple of %s", value,
-				SIZE_STR(VMM_CHUNK_SIZE));
+		return vmm_errorf(err, "%s is not a multiple of %s", value,
+				  SIZE_STR(VMM_CHUNK_SIZE));
 	*out = v;
 	return 0;
+}
+
+/* A value parser's verdict (rc, and e when it is -1) on the current key. */
+static int key_value(struct parse *p, int rc, const struct vmm_error *e)
+{
+	return rc < 0 ? fail_key(p, p->key, "%s", e->msg) : 0;
 }
 
 /* --- [exovmm] ---------------------------------------------------------- */
@@ -437,6 +458,11 @@ static int set_log_dir(struct parse *p, const char *value)
 static int set_metrics(struct parse *p, const char *value)
 {
 	return copy_path(p, value, &p->cfg.metrics);
+}
+
+static int set_control(struct parse *p, const char *value)
+{
+	return copy_path(p, value, &p->cfg.control);
 }
 
 static int set_exovmm_backend(struct parse *p, const char *value)
@@ -498,6 +524,13 @@ static int set_metrics_interval(struct parse *p, const char *value)
 			       &p->cfg.metrics_interval_ns);
 }
 
+static int set_revoke_deadline(struct parse *p, const char *value)
+{
+	return set_duration_in(p, value, VMM_REVOKE_DEADLINE_MIN_NS,
+			       VMM_REVOKE_DEADLINE_MAX_NS,
+			       &p->cfg.revoke_deadline_ns);
+}
+
 static const struct key exovmm_keys[] = {
     {.name = "log_dir", .set = set_log_dir},
     {.name = "backend", .set = set_exovmm_backend},
@@ -505,6 +538,8 @@ static const struct key exovmm_keys[] = {
     {.name = "timeslice", .set = set_timeslice},
     {.name = "metrics", .set = set_metrics},
     {.name = "metrics_interval", .set = set_metrics_interval},
+    {.name = "control", .set = set_control},
+    {.name = "revoke_deadline", .set = set_revoke_deadline},
 };
 _Static_assert(ARRAY_SIZE(exovmm_keys) <= KEYS_MAX, "key_line too small");
 
@@ -587,28 +622,27 @@ static int check_memory_order(struct parse *p, bool with_default)
 
 static int set_memory_key(struct parse *p, const char *value)
 {
-	if (get_memory(p, value, memory_field(p, p->key)) < 0)
+	struct vmm_error e;
+
+	if (key_value(p, vmm_parse_memory(value, memory_field(p, p->key), &e),
+		      &e) < 0)
 		return -1;
 	return check_memory_order(p, false);
 }
 
 static int set_weight(struct parse *p, const char *value)
 {
-	return get_uint(p, value, 1, VMM_WEIGHT_MAX, &instance(p)->weight);
+	struct vmm_error e;
+
+	return key_value(p, vmm_parse_weight(value, &instance(p)->weight, &e),
+			 &e);
 }
 
 static int set_cap(struct parse *p, const char *value)
 {
-	uint64_t v;
-	const char *end = parse_digits(value, &v);
+	struct vmm_error e;
 
-	if (!end || (*end && strcmp(end, "%")) || v > VMM_CAP_MAX)
-		return fail_key(p, p->key,
-				"expected a percentage from 0%% to %u%%, got "
-				"\"%s\"",
-				VMM_CAP_MAX, value);
-	instance(p)->cap = (unsigned)v;
-	return 0;
+	return key_value(p, vmm_parse_cap(value, &instance(p)->cap, &e), &e);
 }
 
 static int set_net(struct parse *p, const char *value)
@@ -901,15 +935,21 @@ static struct ini_settings ini_settings_swap(struct ini_settings s)
 	return old;
 }
 
-/* An instance without a backend key runs on the [exovmm] backend. */
-static int inherit_backend(struct vmm_config *cfg)
+/*
+ * What every instance takes from [exovmm]: the revoke deadline, and the
+ * backend unless it names its own.
+ */
+static int inherit_exovmm(struct vmm_config *cfg)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->n_instances; i++)
-		if (!cfg->instances[i].backend &&
-		    !(cfg->instances[i].backend = strdup(cfg->backend)))
+	for (i = 0; i < cfg->n_instances; i++) {
+		struct vmm_instance_config *inst = &cfg->instances[i];
+
+		inst->revoke_deadline_ns = cfg->revoke_deadline_ns;
+		if (!inst->backend && !(inst->backend = strdup(cfg->backend)))
 			return -1;
+	}
 	return 0;
 }
 
@@ -938,12 +978,14 @@ static int parse_file(struct parse *p)
 	if (!p->cfg.backend &&
 	    !(p->cfg.backend = strdup(vmm_backend_default()->name)))
 		return out_of_memory(p);
-	if (inherit_backend(&p->cfg) < 0)
-		return out_of_memory(p);
 	if (!p->cfg.timeslice_ns)
 		p->cfg.timeslice_ns = VMM_TIMESLICE_DEFAULT_NS;
 	if (!p->cfg.metrics_interval_ns)
 		p->cfg.metrics_interval_ns = VMM_METRICS_INTERVAL_DEFAULT_NS;
+	if (!p->cfg.revoke_deadline_ns)
+		p->cfg.revoke_deadline_ns = VMM_REVOKE_DEADLINE_DEFAULT_NS;
+	if (inherit_exovmm(&p->cfg) < 0)
+		return out_of_memory(p);
 	return 0;
 }
 
@@ -995,5 +1037,6 @@ void vmm_config_free(struct vmm_config *cfg)
 	free(cfg->log_dir);
 	free(cfg->backend);
 	free(cfg->metrics);
+	free(cfg->control);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -2,8 +2,9 @@
  * cpusched.c: the CPU quota layer's thread (see cpusched.h).  Owns the
  * credit scheduler's state at run time, the CPU pool the vCPU threads are
  * pinned to, the tick loop (read every vCPU thread's clocks, let credit.c
- * decide, park the vCPUs that must stop and release the others), and the
- * sampling of the metrics time series.
+ * decide, park the vCPUs that must stop and release the others, give the
+ * memory quota layer its tick), and the sampling of each vCPU's share,
+ * which the metrics time series and cpusched_stats report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +17,12 @@
 #include <unistd.h>
 
 #include "cpusched.h"
+#include "memory.h"
 
 #define NS_PER_SEC 1000000000ull
 #define NS_PER_MS 1000000.0
 /* Enough of a stat line for pid, (comm) and state: comm is <= 16 bytes. */
 #define THREAD_STAT_PREFIX 64
-#define MIB_SHIFT 20
 
 /* One instance's vCPU as the layer sees it. */
 struct vcpu {
@@ -31,7 +32,8 @@ struct vcpu {
 	int stat_fd;	 /* its /proc stat file; -1: not open yet */
 	uint64_t cpu_ns; /* at the last tick */
 	uint64_t parked_ns;
-	uint64_t sampled_cpu_ns; /* at the last metrics sample */
+	uint64_t sampled_cpu_ns; /* at the last sample */
+	double share;		 /* CPUs used between the last two samples */
 };
 
 struct cpusched {
@@ -44,7 +46,7 @@ struct cpusched {
 	uint64_t start_ns, last_sample_ns;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake; /* cpusched_stop */
+	pthread_cond_t wake; /* an early tick: cpusched_stop, cpusched_set */
 	bool stopping;
 };
 
@@ -165,45 +167,79 @@ static void apply(struct cpusched *cs)
 	}
 }
 
-/* One line of metrics for the vCPU, covering `interval` ns up to now. */
-static void sample_vcpu(struct cpusched *cs, struct vcpu *v, uint64_t now,
-			uint64_t interval)
+/* The vCPU's figures now, with the share of the last sample. */
+static void vcpu_stats(const struct cpusched *cs, const struct vcpu *v,
+		       struct cpusched_stats *out)
 {
-	const struct vmm_instance_config *cfg = v->inst->cfg;
 	const struct credit_vcpu *c = v->id >= 0 ? &cs->credit.vcpu[v->id]
 						 : NULL;
-	struct metrics_row row = {
-		.time_s = (double)(now - cs->start_ns) / NS_PER_SEC,
-		.instance = cfg->name,
-		.state = !c				? "ended"
-			 : c->state == CREDIT_RUN	? "running"
-							: "parked",
+
+	*out = (struct cpusched_stats){
+		.state = !c			      ? CPUSCHED_ENDED
+			 : c->state == CREDIT_RUN ? CPUSCHED_RUNNING
+						  : CPUSCHED_PARKED,
 		.cpu_s = (double)v->cpu_ns / NS_PER_SEC,
-		.share = interval ? (double)(v->cpu_ns - v->sampled_cpu_ns) /
-					    (double)interval
-				  : 0,
+		.share = v->share,
 		.target = c ? (double)c->share / (double)cs->credit.period_ns
 			    : 0,
 		.credit_ms = c ? (double)c->credit / NS_PER_MS : 0,
 		.parked_s = (double)v->parked_ns / NS_PER_SEC,
-		.weight = c ? c->weight : cfg->weight,
-		.cap = c ? c->cap : cfg->cap,
-		.memory_mib = cfg->memory >> MIB_SHIFT,
+		.weight = c ? c->weight : v->inst->cfg->weight,
+		.cap = c ? c->cap : v->inst->cfg->cap,
 		.exits = atomic_load(&v->inst->exits),
 	};
-
-	metrics_write(cs->metrics, &row);
-	v->sampled_cpu_ns = v->cpu_ns;
 }
 
+/* A line of metrics for the vCPU, as it is now. */
+static void write_metrics(struct cpusched *cs, struct vcpu *v, uint64_t now)
+{
+	struct cpusched_stats cpu;
+	struct memory_stats memory;
+	struct metrics_row row = {
+		.time_s = (double)(now - cs->start_ns) / NS_PER_SEC,
+		.instance = v->inst->cfg->name,
+		.cpu = &cpu,
+		.memory = &memory,
+	};
+
+	vcpu_stats(cs, v, &cpu);
+	memory_stats(v->inst, &memory);
+	metrics_write(cs->metrics, &row);
+}
+
+/*
+ * End an interval: each vCPU's share is what it used since the last
+ * sample; then a line of metrics each, if they are written.
+ */
 static void sample(struct cpusched *cs, uint64_t now)
 {
 	uint64_t interval = now - cs->last_sample_ns;
 
-	for (size_t i = 0; i < cs->n; i++)
-		sample_vcpu(cs, &cs->vcpu[i], now, interval);
-	metrics_flush(cs->metrics);
+	for (size_t i = 0; i < cs->n; i++) {
+		struct vcpu *v = &cs->vcpu[i];
+
+		v->share = interval ? (double)(v->cpu_ns - v->sampled_cpu_ns) /
+					      (double)interval
+				    : 0;
+		v->sampled_cpu_ns = v->cpu_ns;
+		if (cs->metrics)
+			write_metrics(cs, v, now);
+	}
+	if (cs->metrics)
+		metrics_flush(cs->metrics);
 	cs->last_sample_ns = now;
+}
+
+/*
+ * The memory quota layer runs on this clock: chunks still owed past their
+ * deadline are taken, and each guest learns how long it has been parked.
+ */
+static void tick_memory(struct cpusched *cs, uint64_t now)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		memory_note_parked(cs->vcpu[i].inst, cs->vcpu[i].parked_ns);
+		memory_tick(cs->vcpu[i].inst, now);
+	}
 }
 
 /* One tick; returns when the next is due (CLOCK_MONOTONIC ns). */
@@ -214,13 +250,13 @@ static uint64_t tick(struct cpusched *cs)
 
 	read_clocks(cs, now - cs->credit.last_tick, clock);
 	next = now + credit_tick(&cs->credit, now, clock);
+	/* A guest released must already see the time it was parked. */
+	tick_memory(cs, now);
 	apply(cs);
-	if (cs->metrics) {
-		if (now - cs->last_sample_ns >= cs->metrics_interval_ns)
-			sample(cs, now);
-		if (next > cs->last_sample_ns + cs->metrics_interval_ns)
-			next = cs->last_sample_ns + cs->metrics_interval_ns;
-	}
+	if (now - cs->last_sample_ns >= cs->metrics_interval_ns)
+		sample(cs, now);
+	if (next > cs->last_sample_ns + cs->metrics_interval_ns)
+		next = cs->last_sample_ns + cs->metrics_interval_ns;
 	return next;
 }
 
@@ -320,6 +356,33 @@ int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
 	return 0;
 }
 
+int cpusched_set(struct cpusched *cs, size_t index, unsigned weight,
+		 unsigned cap, struct vmm_error *err)
+{
+	struct vcpu *v = &cs->vcpu[index];
+	int rc = 0;
+
+	pthread_mutex_lock(&cs->lock);
+	if (v->id < 0) {
+		rc = vmm_errorf(err, "instance %s has ended",
+				v->inst->cfg->name);
+	} else {
+		credit_set(&cs->credit, v->id, weight, cap);
+		/* Park or release by the new share now, not at the next tick. */
+		pthread_cond_signal(&cs->wake);
+	}
+	pthread_mutex_unlock(&cs->lock);
+	return rc;
+}
+
+void cpusched_stats(struct cpusched *cs, size_t index,
+		    struct cpusched_stats *out)
+{
+	pthread_mutex_lock(&cs->lock);
+	vcpu_stats(cs, &cs->vcpu[index], out);
+	pthread_mutex_unlock(&cs->lock);
+}
+
 void cpusched_stop(struct cpusched *cs)
 {
 	if (!cs)
@@ -329,8 +392,7 @@ void cpusched_stop(struct cpusched *cs)
 	pthread_cond_signal(&cs->wake);
 	pthread_mutex_unlock(&cs->lock);
 	pthread_join(cs->thread, NULL);
-	if (cs->metrics)
-		sample(cs, monotonic_ns()); /* the last, partial interval */
+	sample(cs, monotonic_ns()); /* the last, partial interval */
 	for (size_t i = 0; i < cs->n; i++)
 		instance_park(cs->vcpu[i].inst, false);
 	close_vcpus(cs);

@@ -8,6 +8,7 @@
 
 #include "exo/hvc.h"
 #include "io.h"
+#include "memory.h"
 
 typedef enum vmm_action (*hypercall_fn)(struct instance *inst, uint64_t request_gpa);
 
@@ -57,8 +58,19 @@ static enum vmm_action hvc_console(struct instance *inst, uint64_t gpa)
 	return VMM_CONTINUE;
 }
 
+static enum vmm_action hvc_chunk_release(struct instance *inst, uint64_t gpa)
+{
+	struct exo_hvc_chunk_release *req = request(inst, "chunk_release", gpa, sizeof(*req));
+
+	if (!req)
+		return VMM_END;
+	req->ret = memory_release(inst, req->first, req->count);
+	return VMM_CONTINUE;
+}
+
 static const hypercall_fn hypercalls[EXO_HVC_NCALLS] = {
 	[EXO_HVC_CONSOLE] = hvc_console,
+	[EXO_HVC_CHUNK_RELEASE] = hvc_chunk_release,
 };
 
 enum vmm_action hypercall_out(struct instance *inst, uint16_t offset, uint8_t size, uint32_t value)

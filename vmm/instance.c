@@ -1,42 +1,19 @@
 /*
- * instance.c: one exokernel instance from creation to its end.  Owns the
- * instance's guest RAM (one anonymous mapping, one backend memory slot per
- * VMM_CHUNK_SIZE chunk so a chunk can later be withdrawn on its own), its
+ * instance.c: one exokernel instance from creation to its end.  Owns its
  * loading, its thread, and the run loop that hands each exit to the device
- * that owns it.
+ * that owns it.  Its guest RAM is memory.c's.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "file.h"
 #include "instance.h"
 #include "io.h"
 #include "pvh.h"
-
-static int map_guest_memory(struct instance *inst, struct vmm_error *err)
-{
-	uint64_t size = inst->cfg->memory;
-	uint64_t gpa;
-
-	inst->mem.host = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (inst->mem.host == MAP_FAILED) {
-		inst->mem.host = NULL;
-		return vmm_errorf(err, "cannot allocate %llu MiB of guest memory: %s",
-				  (unsigned long long)(size >> 20), strerror(errno));
-	}
-	inst->mem.size = size;
-	for (gpa = 0; gpa < size; gpa += VMM_CHUNK_SIZE)
-		if (inst->backend->map_memory(inst->vm, (uint32_t)(gpa / VMM_CHUNK_SIZE), gpa,
-					      inst->mem.host + gpa, VMM_CHUNK_SIZE, err) < 0)
-			return -1;
-	return 0;
-}
 
 /* Read the image and initrd and put them, with the boot information, into guest memory. */
 static int load_guest(struct instance *inst, struct vmm_error *err)
@@ -74,7 +51,7 @@ int instance_create(struct instance *inst, const struct vmm_instance_config *cfg
 		return vmm_errorf(err, "backend \"%s\" is not built into this exovmm",
 				  cfg->backend);
 	if (console_open(&inst->console, cfg->name, NULL, err) < 0 ||
-	    inst->backend->create(&inst->vm, err) < 0 || map_guest_memory(inst, err) < 0 ||
+	    inst->backend->create(&inst->vm, err) < 0 || memory_init(inst, err) < 0 ||
 	    load_guest(inst, err) < 0) {
 		instance_destroy(inst);
 		return -1;
@@ -143,6 +120,8 @@ static enum vmm_action handle_exit(struct instance *inst, const struct vmm_exit 
 	case VMM_EXIT_IO:
 		return io_dispatch(inst, exit);
 	case VMM_EXIT_MMIO:
+		if (memory_withdrawn_access(inst, exit->mmio.gpa))
+			return VMM_END;
 		return instance_stop(inst, "unexpected MMIO: %s of %u bytes at 0x%llx",
 				     exit->mmio.write ? "write" : "read", exit->mmio.size,
 				     (unsigned long long)exit->mmio.gpa);
@@ -242,10 +221,8 @@ void instance_destroy(struct instance *inst)
 		console_discard(&inst->console);
 	if (inst->vm)
 		inst->backend->destroy(inst->vm);
-	if (inst->mem.host)
-		munmap(inst->mem.host, inst->mem.size);
 	inst->vm = NULL;
-	inst->mem.host = NULL;
+	memory_destroy(inst);
 	pthread_cond_destroy(&inst->park_cond);
 	pthread_mutex_destroy(&inst->park_lock);
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "console.h"
 #include "guestmem.h"
+#include "memory.h"
 #include "uart.h"
 
 #define INSTANCE_REASON_MAX 256
@@ -36,6 +37,7 @@ struct instance {
 	const struct vmm_backend *backend;
 	struct vmm_vm *vm;
 	struct guest_mem mem;
+	struct memory_state memory; /* memory.c */
 	struct console console;
 	struct uart uart;
 	pthread_t thread;

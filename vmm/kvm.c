@@ -50,6 +50,8 @@
 #define X86_VECTOR_BP 3
 /* flags, then insn_size and insn_bytes: two u64s of run->internal.data. */
 #define KVM_EMULATION_FAILURE_NDATA_WITH_BYTES 2
+/* MSI address of the LAPIC of APIC id 0 (x86 MSI format: 0xfee, dest id 0). */
+#define KVM_MSI_LAPIC_ADDRESS 0xfee00000u
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define KVM_KICK_SIGNAL SIGUSR1
 
@@ -109,8 +111,9 @@ static int kvm_check(struct vmm_error *err)
 	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_EXPECTED_API_VERSION)
 		return vmm_errorf(err, "%s: unsupported KVM API version", KVM_DEVICE);
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
-	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
-		return vmm_errorf(err, "%s: the host KVM lacks the in-kernel irqchip or immediate exit",
+	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
+	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0)
+		return vmm_errorf(err, "%s: the host KVM lacks the in-kernel irqchip, immediate exit or MSI injection",
 				  KVM_DEVICE);
 	kvm_max_slots = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	return 0;
@@ -162,7 +165,7 @@ static int kvm_setup_cpuid(struct vmm_vm *vm, struct vmm_error *err)
 		.eax = EXO_HVC_VERSION,
 		.ebx = tsc_khz > 0 ? (uint32_t)tsc_khz : 0,
 		.ecx = KVM_LAPIC_TIMER_KHZ,
-		.edx = EXO_HVC_F_CONSOLE};
+		.edx = EXO_HVC_F_CONSOLE | EXO_HVC_F_MAILBOX};
 	cpuid->nent = kept;
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
 		rc = vmm_errorf(err, "KVM_SET_CPUID2: %s", strerror(errno));
@@ -263,6 +266,16 @@ static int kvm_map_memory(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, void *
 	return 0;
 }
 
+static int kvm_unmap_memory(struct vmm_vm *vm, uint32_t slot, struct vmm_error *err)
+{
+	/* A slot of size 0 is deleted. */
+	struct kvm_userspace_memory_region region = {.slot = slot};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return vmm_errorf(err, "removing guest memory slot %u: %s", slot, strerror(errno));
+	return 0;
+}
+
 static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type)
 {
 	*s = (struct kvm_segment){
@@ -307,6 +320,19 @@ static int kvm_set_irq_line(struct vmm_vm *vm, unsigned line, bool level, struct
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		return vmm_errorf(err, "KVM_IRQ_LINE %u: %s", line, strerror(errno));
+	return 0;
+}
+
+/*
+ * A message-signalled interrupt to the LAPIC: fixed delivery of vector to
+ * APIC id 0 (the one vCPU), so the guest needs no IOAPIC routing.
+ */
+static int kvm_interrupt(struct vmm_vm *vm, uint8_t vector, struct vmm_error *err)
+{
+	struct kvm_msi msi = {.address_lo = KVM_MSI_LAPIC_ADDRESS, .data = vector};
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return vmm_errorf(err, "KVM_SIGNAL_MSI vector %u: %s", vector, strerror(errno));
 	return 0;
 }
 
@@ -451,6 +477,8 @@ const struct vmm_backend vmm_kvm_backend = {
 	.name = "kvm",
 	.create = kvm_create,
 	.map_memory = kvm_map_memory,
+	.unmap_memory = kvm_unmap_memory,
+	.interrupt = kvm_interrupt,
 	.set_pvh_entry = kvm_set_pvh_entry,
 	.run = kvm_run_vcpu,
 	.set_irq_line = kvm_set_irq_line,

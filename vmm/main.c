@@ -3,7 +3,8 @@
  * instance it describes (and starts none if any of them cannot be
  * created), runs them concurrently, each on its own thread, and turns their
  * outcomes into exovmm's exit status.  SIGINT and SIGTERM stop every
- * instance cleanly.
+ * instance cleanly.  While they run, the control socket (control.h), if
+ * configured, serves exoctl(1).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "cpusched.h"
 #include "instance.h"
 #include "metrics.h"
@@ -39,6 +41,7 @@ struct run {
 	atomic_size_t running;
 	int stop_signal; /* 0, or the signal that stopped the run */
 	struct metrics metrics; /* file NULL: none */
+	struct control *control; /* NULL: none */
 };
 
 static const char usage_text[] =
@@ -49,6 +52,8 @@ static const char usage_text[] =
 	"                     (overrides [exovmm] log_dir)\n"
 	"  -m, --metrics=PATH write the metrics time series to PATH\n"
 	"                     (overrides [exovmm] metrics)\n"
+	"  -c, --control=PATH listen for exoctl(1) on the UNIX socket PATH\n"
+	"                     (overrides [exovmm] control)\n"
 	"  -h, --help         print this help and exit\n"
 	"  -V, --version      print the version and exit\n"
 	"\n"
@@ -148,6 +153,18 @@ static int open_metrics(struct run *run)
 	return -1;
 }
 
+/* Create the control socket, if one is configured; on failure, say why. */
+static int open_control(struct run *run)
+{
+	struct vmm_error err;
+
+	if (!run->cfg.control ||
+	    control_open(&run->control, run->cfg.control, &err) == 0)
+		return 0;
+	fprintf(stderr, "exovmm: %s\n", err.msg);
+	return -1;
+}
+
 static void stop_all(struct run *run)
 {
 	size_t i;
@@ -181,8 +198,10 @@ static void run_instances(struct run *run, const sigset_t *waited)
 		}
 	}
 	if (!run->stop_signal &&
-	    cpusched_start(&cpusched, &run->cfg, run->instances, run->n_created, metrics,
-			   &err) < 0) {
+	    (cpusched_start(&cpusched, &run->cfg, run->instances, run->n_created, metrics,
+			    &err) < 0 ||
+	     (run->control && control_start(run->control, run->instances, run->n_created,
+					    cpusched, &err) < 0))) {
 		fprintf(stderr, "exovmm: %s\n", err.msg);
 		run->stop_signal = SIGTERM;
 		stop_all(run);
@@ -195,6 +214,9 @@ static void run_instances(struct run *run, const sigset_t *waited)
 		run->stop_signal = sig;
 		stop_all(run);
 	}
+	/* The control socket's requests use the scheduler: it goes first. */
+	control_close(run->control);
+	run->control = NULL;
 	cpusched_stop(cpusched);
 	for (i = 0; i < run->n_created; i++)
 		instance_join(&run->instances[i]);
@@ -228,6 +250,7 @@ static int exit_status(const struct run *run)
 struct overrides {
 	const char *log_dir;
 	const char *metrics;
+	const char *control;
 };
 
 static int parse_args(int argc, char **argv, const char **config_path, struct overrides *o)
@@ -235,19 +258,23 @@ static int parse_args(int argc, char **argv, const char **config_path, struct ov
 	static const struct option options[] = {
 		{"log-dir", required_argument, NULL, 'l'},
 		{"metrics", required_argument, NULL, 'm'},
+		{"control", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "l:m:hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:m:c:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			o->log_dir = optarg;
 			break;
 		case 'm':
 			o->metrics = optarg;
+			break;
+		case 'c':
+			o->control = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -301,11 +328,13 @@ int main(int argc, char **argv)
 	}
 	if (override_path(&run.cfg.log_dir, overrides.log_dir) < 0 ||
 	    override_path(&run.cfg.metrics, overrides.metrics) < 0 ||
+	    override_path(&run.cfg.control, overrides.control) < 0 ||
 	    prepare_log_dir(run.cfg.log_dir, &created_log_dir) < 0) {
 		vmm_config_free(&run.cfg);
 		return EXOVMM_EXIT_SETUP;
 	}
-	if (create_instances(&run) < 0 || open_metrics(&run) < 0) {
+	if (create_instances(&run) < 0 || open_control(&run) < 0 || open_metrics(&run) < 0) {
+		control_close(run.control);
 		destroy_instances(&run);
 		if (created_log_dir)
 			rmdir(run.cfg.log_dir);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cpusched.h"
+#include "memory.h"
 #include "metrics.h"
 
 int metrics_open(struct metrics *m, const char *path, struct vmm_error *err)
@@ -21,11 +23,20 @@ int metrics_open(struct metrics *m, const char *path, struct vmm_error *err)
 
 void metrics_write(struct metrics *m, const struct metrics_row *r)
 {
-	fprintf(m->file, "%.3f,%s,%s,%.6f,%.4f,%.4f,%.3f,%.3f,%u,%u,%llu,%llu\n",
-		r->time_s, r->instance, r->state, r->cpu_s, r->share, r->target,
-		r->credit_ms, r->parked_s, r->weight, r->cap,
-		(unsigned long long)r->memory_mib,
-		(unsigned long long)r->exits);
+	const struct cpusched_stats *c = r->cpu;
+	const struct memory_stats *mem = r->memory;
+
+	fprintf(m->file,
+		"%.3f,%s,%s,%.6f,%.4f,%.4f,%.3f,%.3f,%u,%u,%llu,%llu,%.1f,%llu,"
+		"%llu,%llu,%llu\n",
+		r->time_s, r->instance, c->state, c->cpu_s, c->share, c->target,
+		c->credit_ms, c->parked_s, c->weight, c->cap,
+		(unsigned long long)(mem->granted / VMM_MIB),
+		(unsigned long long)c->exits, (double)mem->used / VMM_MIB,
+		(unsigned long long)(mem->target / VMM_MIB),
+		(unsigned long long)mem->revocations,
+		(unsigned long long)mem->chunks_released,
+		(unsigned long long)mem->chunks_taken);
 }
 
 void metrics_flush(struct metrics *m)

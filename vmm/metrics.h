@@ -8,28 +8,24 @@
 #ifndef VMM_METRICS_H
 #define VMM_METRICS_H
 
-#include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
 
 #define METRICS_HEADER                                                         \
 	"time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,"  \
-	"cap,memory_mib,exits"
+	"cap,memory_mib,exits,memory_used_mib,memory_target_mib,revocations,"  \
+	"chunks_released,chunks_taken"
+
+struct cpusched_stats; /* cpusched.h */
+struct memory_stats;   /* memory.h */
 
 /* One instance at one moment. */
 struct metrics_row {
-	double time_s;	      /* since exovmm started the instances */
+	double time_s; /* since exovmm started the instances */
 	const char *instance;
-	const char *state;    /* "running", "parked" or "ended" */
-	double cpu_s;	      /* CPU its vCPU thread used, in total */
-	double share;	      /* CPUs it used over the last interval */
-	double target;	      /* CPUs its weight and cap entitle it to now */
-	double credit_ms;     /* left of its share in this period */
-	double parked_s;      /* time parked by the quota layer, in total */
-	unsigned weight, cap; /* cap: percent of one CPU, 0 = none */
-	uint64_t memory_mib;  /* granted */
-	uint64_t exits;	      /* returns from the guest to exovmm */
+	const struct cpusched_stats *cpu;
+	const struct memory_stats *memory;
 };
 
 struct metrics {

@@ -332,25 +332,28 @@ static int check_segments(struct image *img, const struct guest_mem *mem,
 }
 
 /*
- * Page-aligned, at the top of RAM, above the image.  mem->size is a
- * multiple of the page size, so the initrd fits exactly when its
- * page-rounded size fits between image_end and the top.
+ * Page-aligned, at the top of the memory that is never taken away
+ * (memory_min: mem->initrd_top), above the image: the exokernel keeps the
+ * initrd for its whole life.  Both bounds are multiples of the page size,
+ * so the initrd fits exactly when its page-rounded size fits between
+ * image_end and the top.
  */
 static int place_initrd(const struct image *img, const struct guest_mem *mem,
 			size_t initrd_len, const char *initrd_name,
 			uint64_t *gpa, struct vmm_error *err)
 {
+	uint64_t top = mem->initrd_top ? mem->initrd_top : mem->size;
 	uint64_t room = align_up(initrd_len, PVH_PAGE_SIZE);
 	uint64_t needed = range_end(img->image_end, room);
 
-	if (needed > mem->size)
+	if (needed > top)
 		return vmm_errorf(err,
 				  "%s: %zu bytes do not fit in guest memory "
-				  "above the image (needs %" PRIu64
-				  " MiB more)",
+				  "above the image and below memory_min "
+				  "(needs %" PRIu64 " MiB more)",
 				  initrd_name, initrd_len,
-				  align_up(needed - mem->size, MIB) / MIB);
-	*gpa = (mem->size - initrd_len) / PVH_PAGE_SIZE * PVH_PAGE_SIZE;
+				  align_up(needed - top, MIB) / MIB);
+	*gpa = (top - initrd_len) / PVH_PAGE_SIZE * PVH_PAGE_SIZE;
 	return 0;
 }
 

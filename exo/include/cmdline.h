@@ -56,6 +56,8 @@ struct cmdline {
 	unsigned nrun;
 	uint64_t slice_us;
 	uint64_t revoke_us;
+	/* memory=ignore: never give chunks back when exovmm asks (tests) */
+	bool memory_ignore;
 	const char *args; /* the line after "--"; NULL: no "--" */
 	unsigned argc;	  /* words in it */
 	unsigned args_len; /* bytes they take in struct exo_args */

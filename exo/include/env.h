@@ -64,6 +64,7 @@ struct env {
 
 	bool revoking; /* a revocation request is outstanding */
 	uint64_t revoke_deadline_tsc;
+	uint64_t withdraw_held; /* its frames in chunks leaving the machine */
 } __attribute__((aligned(16)));
 
 _Static_assert(__builtin_offsetof(struct env, tf) == 0 &&

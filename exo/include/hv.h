@@ -35,4 +35,7 @@ void hv_detect(void);
  */
 int32_t hvc_console(uint64_t buf, uint32_t len);
 
+/* EXO_HVC_CHUNK_RELEASE: give chunks [first, first + count) back. */
+int32_t hvc_chunk_release(uint32_t first, uint32_t count);
+
 #endif /* EXO_HV_H */

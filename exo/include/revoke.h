@@ -6,9 +6,13 @@
 
 #include "env.h"
 
+/* Requests made, ever (the mailbox's statistics). */
+extern uint64_t revoke_requests;
+
 /*
- * e's quota was lowered: if it holds more than its limits, ask for the
- * difference through its uenv and a revocation upcall, with a deadline.
+ * e's quota was lowered, or memory it holds is leaving the machine: if it holds more than its limits, ask for the
+ * difference (and those frames) through its uenv and a revocation
+ * upcall, with a deadline.
  */
 void revoke_request(struct env *e);
 /* e gave something back: end its request once it is within its limits. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define NS_PER_US 1000u
 #define TIMER_TICK_DEFAULT_US 10000u /* 10 ms */
 #define TIMER_TICK_MAX_US 1000000u   /* 1 s */
 /* How long the clocks are measured against a reference when calibrating. */

@@ -118,6 +118,12 @@ static bool parse_revoke(const struct word *w, struct cmdline *out)
 	       out->revoke_us >= CMDLINE_REVOKE_MIN_US;
 }
 
+static bool parse_memory(const struct word *w, struct cmdline *out)
+{
+	out->memory_ignore = value_is(w, "ignore");
+	return out->memory_ignore;
+}
+
 /* Comma-separated program names, none empty. */
 static bool parse_run(const struct word *w, struct cmdline *out)
 {
@@ -142,10 +148,12 @@ static const struct key_parser parsers[] = {
     {"hold", parse_hold, "a duration from 1us to 1h, e.g. 2s"},
     {"spin", parse_spin, "a duration from 1us to 1h, e.g. 2s"},
     {"console", parse_console, "uart"},
-    {"fault", parse_fault, "de, bp, ud, gp, pf, triple, port, mmio or hvc"},
+    {"fault", parse_fault,
+     "de, bp, ud, gp, pf, triple, port, mmio, hvc or withdrawn"},
     {"run", parse_run, "up to 8 program names separated by commas"},
     {"slice", parse_slice, "a duration from 100us to 1s, e.g. 10ms"},
     {"revoke", parse_revoke, "a duration from 1ms to 1h, e.g. 50ms"},
+    {"memory", parse_memory, "ignore"},
 };
 
 static bool parse_word(const struct word *w, struct cmdline *out, char *err,

@@ -9,7 +9,10 @@
  */
 #include <string.h>
 
+#include <exo/hvc.h>
+
 #include "boot.h"
+#include "chunks.h"
 #include "frames.h"
 #include "kern.h"
 #include "layout.h"
@@ -18,6 +21,8 @@
 
 struct frametab frametab;
 struct quota root_frames;
+uint64_t frames_in_use;
+uint64_t frames_repossessed;
 
 static uint64_t page_round_up(uint64_t x)
 {
@@ -73,9 +78,17 @@ static void release_ram(uint64_t start, uint64_t end)
 		release_range(start, initrd_start);
 }
 
+/*
+ * The frame table covers boot RAM and, under exovmm, every chunk that may
+ * be granted later (memory_max).  Everything the kernel keeps must lie
+ * below memory_min, the part never taken away.
+ */
 void frames_init(void)
 {
-	uint64_t nframes = ram_end() >> PAGE_SHIFT;
+	uint32_t split = UINT32_MAX;
+	uint64_t max_frames = chunks_boot(&split);
+	uint64_t ram_frames = ram_end() >> PAGE_SHIFT;
+	uint64_t nframes = max_frames > ram_frames ? max_frames : ram_frames;
 	uint64_t table_pa = page_round_up(KERN_V2P(_kernel_end));
 	uint64_t bytes = frametab_bytes(nframes);
 	uint64_t first_free = page_round_up(table_pa + bytes);
@@ -83,7 +96,14 @@ void frames_init(void)
 	if (!boot_ram_contains(table_pa, bytes))
 		panic("frames: no RAM for a %lu-byte frame table at %p", bytes,
 		      (void *)table_pa);
-	frametab_init(&frametab, exo_p2v(table_pa), nframes);
+	if (first_free > FRAME_PA(split)) {
+		kprintf("exo: frames: memory_min (%lu MiB) cannot hold the "
+			"kernel and its %lu KiB frame table: raise memory_min "
+			"or lower memory_max\n",
+			FRAME_PA(split) >> 20, bytes >> 10);
+		exo_exit(EXO_EXIT_BAD_BOOT);
+	}
+	frametab_init(&frametab, exo_p2v(table_pa), nframes, split);
 	for (uint32_t i = boot_info.memmap_entries; i-- > 0;) {
 		const struct pvh_memmap_entry *m = &boot_info.memmap[i];
 		uint64_t start = m->addr, end = m->addr + m->size;
@@ -92,6 +112,7 @@ void frames_init(void)
 			continue;
 		release_ram(start > first_free ? start : first_free, end);
 	}
+	chunks_init();
 	root_frames = (struct quota){.limit = frametab.nfree};
 	kprintf("exo: frames: %zu free of %lu (table %lu KiB)\n",
 		frametab.nfree, nframes, bytes >> 10);
@@ -111,7 +132,13 @@ int frames_alloc(struct env *e, uint64_t pa, uint64_t count, uint16_t flags,
 	err = quota_charge(&e->frames, count);
 	if (err)
 		return err;
-	err = frametab_alloc(&frametab, e->id, first, (uint32_t)count, &got);
+	/* What must stay comes from memory that is never taken away. */
+	if (flags & (FT_PAGETABLE | FT_UENV | FT_VITAL))
+		err = frametab_alloc_low(&frametab, e->id, first,
+					 (uint32_t)count, &got);
+	else
+		err = frametab_alloc(&frametab, e->id, first, (uint32_t)count,
+				     &got);
 	if (err) {
 		quota_uncharge(&e->frames, count);
 		return err;
@@ -119,6 +146,7 @@ int frames_alloc(struct env *e, uint64_t pa, uint64_t count, uint16_t flags,
 	for (uint64_t i = 0; i < count; i++)
 		frametab.frames[got + i].flags = flags;
 	memset(exo_p2v(FRAME_PA(got)), 0, count * PAGE_SIZE);
+	frames_in_use += count;
 	*pa_out = FRAME_PA(got);
 	return 0;
 }
@@ -194,14 +222,21 @@ void frames_unmap_all(uint32_t frame)
 	}
 }
 
+struct env *frames_owner(uint32_t frame)
+{
+	return env_slot_of(frametab.frames[frame].owner);
+}
+
 void frames_free(uint32_t frame)
 {
-	struct env *owner = env_slot_of(frametab.frames[frame].owner);
+	struct env *owner = frames_owner(frame);
 
 	frames_unmap_all(frame);
 	if (owner)
 		quota_uncharge(&owner->frames, 1);
 	frametab_free(&frametab, frame);
+	frames_in_use--;
+	chunks_frame_freed(frame, owner);
 }
 
 /* e's own mapping at va goes with its tables: forget its binding. */
@@ -238,21 +273,46 @@ void frames_release_env(struct env *e)
 	}
 }
 
-uint64_t frames_repossess(struct env *e, uint64_t want)
+void frames_reposs_begin(struct env *e)
+{
+	env_uenv(e)->reposs.nframes = 0;
+}
+
+void frames_reposs_take(struct env *e, uint32_t frame)
 {
 	struct exo_uenv *u = env_uenv(e);
-	uint64_t taken = 0;
 
-	u->reposs.nframes = 0;
-	for (uint32_t f = 0; f < frametab.nframes && taken < want; f++) {
-		if (!owned_by(f, e, true, false))
+	if (u->reposs.nframes < EXO_REPOSS_MAX)
+		u->reposs.frames[u->reposs.nframes++] = FRAME_PA(frame);
+	u->reposs.frames_total++;
+	frames_repossessed++;
+	frames_free(frame);
+}
+
+void frames_reposs_end(struct env *e)
+{
+	env_uenv(e)->reposs.seq++;
+	e->pending |= PENDING(EXO_UPCALL_REPOSSESSED);
+}
+
+/*
+ * Highest frames first: chunks leaving the machine are the highest, so
+ * what e holds there goes before anything else (vital or not: it cannot
+ * stay), then non-vital data frames.
+ */
+uint64_t frames_repossess(struct env *e, uint64_t want)
+{
+	uint64_t taken = 0, lo, hi;
+	bool leaving = chunks_withdraw_range(&lo, &hi);
+
+	for (uint32_t f = (uint32_t)frametab.nframes; f-- > 0 && taken < want;) {
+		bool in_range = leaving && FRAME_PA(f) >= lo && FRAME_PA(f) < hi;
+
+		if (!owned_by(f, e, true, false) &&
+		    !(in_range && owned_by(f, e, true, true)))
 			continue;
-		if (taken < EXO_REPOSS_MAX)
-			u->reposs.frames[taken] = FRAME_PA(f);
-		frames_free(f);
+		frames_reposs_take(e, f);
 		taken++;
 	}
-	u->reposs.nframes = taken < EXO_REPOSS_MAX ? taken : EXO_REPOSS_MAX;
-	u->reposs.frames_total += taken;
 	return taken;
 }

@@ -6,6 +6,7 @@
 #include <exo/hvc.h>
 
 #include "boot.h"
+#include "chunks.h"
 #include "cmdline.h"
 #include "console.h"
 #include "cpu.h"
@@ -48,6 +49,8 @@ static void read_cmdline(struct cmdline *cl)
 static _Noreturn void run_envs(const struct cmdline *cl)
 {
 	sched_params = (struct sched_params){cl->slice_us, cl->revoke_us};
+	if (cl->memory_ignore)
+		chunks_ignore_target();
 	frames_init();
 	load_boot_envs(cl);
 	sched_start();

@@ -8,6 +8,7 @@
  * vector and raises the repossession upcall.  An env that could only pay
  * with vital frames or page tables is killed.
  */
+#include "chunks.h"
 #include "frames.h"
 #include "kern.h"
 #include "revoke.h"
@@ -18,38 +19,55 @@
  * every slice start costs one comparison. */
 static uint64_t next_deadline_tsc = UINT64_MAX;
 
+uint64_t revoke_requests;
+
+/* Write what e still owes into its uenv; false if it owes nothing. */
+static bool write_owed(struct env *e)
+{
+	struct exo_uenv *u = env_uenv(e);
+	uint64_t lo = 0, hi = 0;
+
+	u->revoke.frames_over = quota_over(&e->frames);
+	u->revoke.slots_over = quota_over(&e->slots);
+	u->revoke.withdraw_frames = e->withdraw_held;
+	if (!e->withdraw_held || !chunks_withdraw_range(&lo, &hi))
+		lo = hi = 0;
+	u->revoke.withdraw_lo = lo;
+	u->revoke.withdraw_hi = hi;
+	return u->revoke.frames_over || u->revoke.slots_over ||
+	       u->revoke.withdraw_frames;
+}
+
+/*
+ * A request while one is outstanding updates what is owed but keeps the
+ * deadline: asking again must not buy an env more time.
+ */
 void revoke_request(struct env *e)
 {
 	struct exo_uenv *u = env_uenv(e);
-	uint64_t frames_over = quota_over(&e->frames);
-	uint64_t slots_over = quota_over(&e->slots);
 
-	if (!frames_over && !slots_over) {
-		revoke_progress(e);
+	if (!write_owed(e)) {
+		e->revoking = false;
 		return;
 	}
 	u->revoke.frame_quota = e->frames.limit;
-	u->revoke.frames_over = frames_over;
 	u->revoke.slot_quota = e->slots.limit;
-	u->revoke.slots_over = slots_over;
-	e->revoke_deadline_tsc = sched_deadline(sched_params.revoke_grace_us);
-	if (e->revoke_deadline_tsc < next_deadline_tsc)
-		next_deadline_tsc = e->revoke_deadline_tsc;
-	u->revoke.deadline_tsc = e->revoke_deadline_tsc;
+	if (!e->revoking) {
+		e->revoke_deadline_tsc =
+		    sched_deadline(sched_params.revoke_grace_us);
+		if (e->revoke_deadline_tsc < next_deadline_tsc)
+			next_deadline_tsc = e->revoke_deadline_tsc;
+		u->revoke.deadline_tsc = e->revoke_deadline_tsc;
+	}
 	u->revoke.seq++;
+	revoke_requests++;
 	e->revoking = true;
 	e->pending |= PENDING(EXO_UPCALL_REVOKE);
 }
 
 void revoke_progress(struct env *e)
 {
-	struct exo_uenv *u = env_uenv(e);
-
-	if (!e->revoking)
-		return;
-	u->revoke.frames_over = quota_over(&e->frames);
-	u->revoke.slots_over = quota_over(&e->slots);
-	if (!u->revoke.frames_over && !u->revoke.slots_over)
+	if (e->revoking && !write_owed(e))
 		e->revoking = false;
 }
 
@@ -57,13 +75,17 @@ void revoke_progress(struct env *e)
 static bool repossess(struct env *e)
 {
 	struct exo_uenv *u = env_uenv(e);
-	uint64_t frames_owed = quota_over(&e->frames);
+	uint64_t over = quota_over(&e->frames);
+	/* Frames in leaving chunks are the highest: taking this many from
+	 * the top covers both debts. */
+	uint64_t frames_owed = over > e->withdraw_held ? over : e->withdraw_held;
 	uint64_t slots_owed = quota_over(&e->slots);
-	uint64_t taken = frames_owed ? frames_repossess(e, frames_owed) : 0;
+	uint64_t taken;
 
+	frames_reposs_begin(e);
+	taken = frames_owed ? frames_repossess(e, frames_owed) : 0;
 	u->reposs.slots_mask =
 	    slots_owed ? sched_take_slots(e, (unsigned)slots_owed) : 0;
-	u->reposs.seq++;
 	kprintf("exo: env %u (%s): deadline passed, repossessed %lu frames "
 		"and %u slots\n",
 		e->id, e->name, taken, slots_count(u->reposs.slots_mask));
@@ -72,10 +94,8 @@ static bool repossess(struct env *e)
 			    "or its children's quotas");
 		return false;
 	}
-	e->revoking = false;
-	u->revoke.frames_over = 0;
-	u->revoke.slots_over = 0;
-	e->pending |= PENDING(EXO_UPCALL_REPOSSESSED);
+	frames_reposs_end(e);
+	revoke_progress(e);
 	return true;
 }
 

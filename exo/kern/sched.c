@@ -16,6 +16,7 @@
  */
 #include <exo/hvc.h>
 
+#include "chunks.h"
 #include "kern.h"
 #include "revoke.h"
 #include "sched.h"
@@ -33,6 +34,7 @@ struct sched_params sched_params = {SLICE_DEFAULT_US, REVOKE_GRACE_DEFAULT_US};
 
 static exo_envid_t slice_owner; /* owner of the current slot */
 static bool in_grace;		/* between an epilogue and its bound */
+static uint64_t grace_parked_ns; /* the vCPU's parked time when it began */
 
 uint64_t sched_deadline(uint64_t grace_us)
 {
@@ -153,17 +155,36 @@ static bool send_epilogue(struct env *e)
 	e->in_epilogue = true;
 	e->pending |= PENDING(EXO_UPCALL_EPILOGUE);
 	in_grace = true;
+	grace_parked_ns = chunks_parked_ns();
 	timer_oneshot_us(epilogue_bound_us());
+	return true;
+}
+
+/*
+ * The bound is time the env could run: time exovmm kept the vCPU parked
+ * meanwhile is added back.  True if the bound was extended.
+ */
+static bool extend_grace(void)
+{
+	uint64_t parked = chunks_parked_ns(), stolen = parked - grace_parked_ns;
+
+	if (stolen < NS_PER_US)
+		return false;
+	grace_parked_ns = parked;
+	timer_oneshot_us(stolen / NS_PER_US);
 	return true;
 }
 
 /* The one-shot timer: a slice or an epilogue bound ran out. */
 static void sched_timer(void)
 {
+	chunks_poll(); /* in case the mailbox's interrupt was lost */
 	revoke_enforce_deadlines();
 	if (slice_owner == EXO_ENV_NONE)
 		return; /* idle: sched_resume picks again */
 	if (in_grace) {
+		if (curenv && curenv->in_epilogue && extend_grace())
+			return;
 		if (curenv && curenv->in_epilogue)
 			charge_offence(curenv);
 		next_slice();

@@ -7,6 +7,7 @@
 
 #include <exo/hvc.h>
 
+#include "hv.h"
 #include "layout.h"
 #include "violate.h"
 #include "x86.h"
@@ -46,11 +47,33 @@ static void wild_hypercall(void)
 	outl(EXO_HVC_PORT(EXO_HVC_CONSOLE), WILD_REQUEST_PADDR);
 }
 
+/*
+ * Give the highest granted chunk back to exovmm, then touch it: what a
+ * guest that keeps using a chunk it no longer has does.
+ */
+static void withdrawn_chunk(void)
+{
+	struct exo_mailbox *mb = exo_p2v(EXO_MAILBOX_GPA);
+	uint32_t c = mb->max_chunks;
+
+	if (!(hv.features & EXO_HVC_F_MAILBOX))
+		return; /* no mailbox: nothing is ever withdrawn */
+	while (c-- > mb->min_chunks)
+		if (mb->granted[c / EXO_CHUNK_WORD_BITS] >>
+			(c % EXO_CHUNK_WORD_BITS) & 1)
+			break;
+	if (c < mb->min_chunks || hvc_chunk_release(c, 1) != EXO_HVC_OK)
+		return; /* nothing above memory_min to give back */
+	*(volatile uint8_t *)exo_p2v((uint64_t)c << EXO_CHUNK_SHIFT) =
+	    VIOLATION_MARK;
+}
+
 static const struct exo_violation violations[] = {
 	{"triple", triple_fault},
 	{"port", unowned_port},
 	{"mmio", unbacked_mmio},
 	{"hvc", wild_hypercall},
+	{"withdrawn", withdrawn_chunk},
 };
 
 const struct exo_violation *violation_lookup(const char *name, size_t len)

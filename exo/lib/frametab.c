@@ -8,7 +8,8 @@
  * frame indices so a named frame leaves it in O(1); runs of more than one
  * frame are found by a scan.  It is a queue: a freed frame joins the tail
  * and single frames leave from the head, so a frame just freed is the
- * last to be handed out again.  That keeps a frame its owner gave back
+ * last to be handed out again.  Each zone (frametab.h) has its own queue.
+ * That keeps a frame its owner gave back
  * available to a later allocation by name, and gives a stale reference
  * to it the longest time to show up as a dead capability rather than as
  * someone else's data.  Mapping entries come from one pool: first
@@ -59,35 +60,42 @@ size_t frametab_bytes(size_t nframes)
 
 /* ---- Free list ---------------------------------------------------- */
 
+static struct ft_queue *queue_of(struct frametab *ft, uint32_t f)
+{
+	return &ft->free[f < ft->split ? FT_ZONE_LOW : FT_ZONE_HIGH];
+}
+
 static void free_push(struct frametab *ft, uint32_t f)
 {
 	struct ft_frame *fr = &ft->frames[f];
+	struct ft_queue *q = queue_of(ft, f);
 
 	fr->owner = FT_OWNER_FREE;
 	fr->epoch = 0; /* epoch 0 is no frame's: its capabilities die */
 	fr->flags = 0;
 	fr->next = FT_NONE;
-	fr->prev = ft->free_tail;
-	if (ft->free_tail != FT_NONE)
-		ft->frames[ft->free_tail].next = f;
+	fr->prev = q->tail;
+	if (q->tail != FT_NONE)
+		ft->frames[q->tail].next = f;
 	else
-		ft->free_head = f;
-	ft->free_tail = f;
+		q->head = f;
+	q->tail = f;
 	ft->nfree++;
 }
 
 static void free_unlink(struct frametab *ft, uint32_t f)
 {
 	struct ft_frame *fr = &ft->frames[f];
+	struct ft_queue *q = queue_of(ft, f);
 
 	if (fr->prev != FT_NONE)
 		ft->frames[fr->prev].next = fr->next;
 	else
-		ft->free_head = fr->next;
+		q->head = fr->next;
 	if (fr->next != FT_NONE)
 		ft->frames[fr->next].prev = fr->prev;
 	else
-		ft->free_tail = fr->prev;
+		q->tail = fr->prev;
 	fr->prev = FT_NONE;
 	fr->next = FT_NONE;
 	ft->nfree--;
@@ -126,7 +134,8 @@ static uint32_t pool_get(struct frametab *ft)
 	return r;
 }
 
-void frametab_init(struct frametab *ft, void *mem, size_t nframes)
+void frametab_init(struct frametab *ft, void *mem, size_t nframes,
+		   uint32_t split)
 {
 	uintptr_t base = align_up((uintptr_t)mem, FT_ALIGN);
 
@@ -134,8 +143,9 @@ void frametab_init(struct frametab *ft, void *mem, size_t nframes)
 	ft->frames = (struct ft_frame *)base;
 	ft->rmaps = (struct ft_rmap *)(base + table_bytes(ft->nframes));
 	ft->nrmaps = ft->nframes * FT_RMAP_PER_FRAME;
-	ft->free_head = FT_NONE;
-	ft->free_tail = FT_NONE;
+	for (int z = 0; z < FT_ZONES; z++)
+		ft->free[z] = (struct ft_queue){FT_NONE, FT_NONE};
+	ft->split = split < ft->nframes ? split : (uint32_t)ft->nframes;
 	ft->nfree = 0;
 	ft->next_epoch = FT_FIRST_EPOCH;
 	init_frames(ft);
@@ -144,9 +154,25 @@ void frametab_init(struct frametab *ft, void *mem, size_t nframes)
 
 void frametab_release(struct frametab *ft, uint32_t frame)
 {
-	if (frame >= ft->nframes || ft->frames[frame].owner != FT_OWNER_KERNEL)
+	if (frame >= ft->nframes || (ft->frames[frame].owner != FT_OWNER_KERNEL &&
+				     ft->frames[frame].owner != FT_OWNER_ABSENT))
 		return;
 	free_push(ft, frame);
+}
+
+bool frametab_withdraw(struct frametab *ft, uint32_t frame)
+{
+	if (frame >= ft->nframes || ft->frames[frame].owner != FT_OWNER_FREE)
+		return false;
+	free_unlink(ft, frame);
+	ft->frames[frame].owner = FT_OWNER_ABSENT;
+	return true;
+}
+
+void frametab_mark_absent(struct frametab *ft, uint32_t frame)
+{
+	if (frame < ft->nframes && ft->frames[frame].owner == FT_OWNER_KERNEL)
+		ft->frames[frame].owner = FT_OWNER_ABSENT;
 }
 
 /* A fresh epoch, never 0 (which names no allocation) even on wrap. */
@@ -172,19 +198,38 @@ static bool run_free(const struct frametab *ft, uint32_t first, uint32_t count)
 	return true;
 }
 
-/* The lowest start of `count` adjacent free frames, or FT_NONE. */
-static uint32_t find_run(const struct frametab *ft, uint32_t count)
+/* The lowest start of `count` adjacent free frames in [from, to), or FT_NONE. */
+static uint32_t find_run_in(const struct frametab *ft, uint32_t count,
+			    uint32_t from, uint32_t to)
 {
 	uint32_t run = 0;
 
-	if (count == 1)
-		return ft->free_head; /* the longest free: no scan */
-	for (uint32_t i = 0; i < ft->nframes; i++) {
+	for (uint32_t i = from; i < to; i++) {
 		run = ft->frames[i].owner == FT_OWNER_FREE ? run + 1 : 0;
 		if (run == count)
 			return i + 1 - count;
 	}
 	return FT_NONE;
+}
+
+/*
+ * Where `count` free frames are: from the low zone only (low_only), else
+ * from the high zone first.  A single frame is the longest free of its
+ * queue, found without a scan.
+ */
+static uint32_t find_run(const struct frametab *ft, uint32_t count,
+			 bool low_only)
+{
+	uint32_t f = FT_NONE;
+
+	if (count == 1) {
+		if (!low_only)
+			f = ft->free[FT_ZONE_HIGH].head;
+		return f != FT_NONE ? f : ft->free[FT_ZONE_LOW].head;
+	}
+	if (!low_only)
+		f = find_run_in(ft, count, ft->split, (uint32_t)ft->nframes);
+	return f != FT_NONE ? f : find_run_in(ft, count, 0, ft->split);
 }
 
 /* Take the free run [first, first + count) for owner with a new epoch. */
@@ -205,8 +250,8 @@ static void take_run(struct frametab *ft, exo_envid_t owner, uint32_t first,
 	}
 }
 
-int frametab_alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
-		   uint32_t count, uint32_t *out)
+static int alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
+		 uint32_t count, bool low_only, uint32_t *out)
 {
 	/* A frame handed to FT_OWNER_FREE would look free but be off-list. */
 	if (count == 0 || owner == FT_OWNER_FREE)
@@ -214,11 +259,13 @@ int frametab_alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
 	if (first == FT_NONE) {
 		if (count > ft->nfree)
 			return -E_NOMEM;
-		first = find_run(ft, count);
+		first = find_run(ft, count, low_only);
 		if (first == FT_NONE)
 			return -E_NOMEM;
 	} else {
 		if (first >= ft->nframes || count > ft->nframes - first)
+			return -E_INVAL;
+		if (low_only && (first >= ft->split || count > ft->split - first))
 			return -E_INVAL;
 		if (!run_free(ft, first, count))
 			return -E_BUSY;
@@ -226,6 +273,18 @@ int frametab_alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
 	take_run(ft, owner, first, count);
 	*out = first;
 	return 0;
+}
+
+int frametab_alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
+		   uint32_t count, uint32_t *out)
+{
+	return alloc(ft, owner, first, count, false, out);
+}
+
+int frametab_alloc_low(struct frametab *ft, exo_envid_t owner, uint32_t first,
+		       uint32_t count, uint32_t *out)
+{
+	return alloc(ft, owner, first, count, true, out);
 }
 
 void frametab_free(struct frametab *ft, uint32_t frame)

@@ -26,6 +26,20 @@
 /* Owners that are not envs. */
 #define FT_OWNER_FREE 0u /* on the free list */
 #define FT_OWNER_KERNEL UINT32_MAX /* kernel image, boot data, tables */
+#define FT_OWNER_ABSENT (UINT32_MAX - 1) /* no memory now: chunk not granted */
+
+/*
+ * Two zones, split at frame `split`: the low one ([0, split)) is never
+ * taken from the machine, so page tables, uenv pages and vital frames come
+ * from it alone; data frames come from the high one first.  Each zone has
+ * its own free queue.
+ */
+enum ft_zone { FT_ZONE_LOW, FT_ZONE_HIGH, FT_ZONES };
+
+struct ft_queue {
+	uint32_t head; /* handed out next */
+	uint32_t tail; /* freed last */
+};
 
 /* Frame flags. */
 #define FT_VITAL 0x1	 /* taken last on repossession */
@@ -50,9 +64,9 @@ struct ft_rmap {
 struct frametab {
 	struct ft_frame *frames;
 	size_t nframes;
-	uint32_t free_head; /* handed out next */
-	uint32_t free_tail; /* freed last */
-	size_t nfree;
+	struct ft_queue free[FT_ZONES];
+	uint32_t split; /* first frame of the high zone */
+	size_t nfree;	/* in both queues */
 	struct ft_rmap *rmaps;
 	size_t nrmaps;
 	uint32_t rmap_free;   /* returned entries, linked through next */
@@ -65,13 +79,24 @@ size_t frametab_bytes(size_t nframes);
 
 /*
  * Lay the table out in `mem` (frametab_bytes(nframes) bytes) with every
- * frame owned by the kernel; frames are then made allocatable one by one
- * with frametab_release().
+ * frame owned by the kernel and frames from `split` on in the high zone
+ * (split >= nframes: one zone); frames are then made allocatable one by
+ * one with frametab_release().
  */
-void frametab_init(struct frametab *ft, void *mem, size_t nframes);
+void frametab_init(struct frametab *ft, void *mem, size_t nframes,
+		   uint32_t split);
 
-/* Put a kernel-owned frame on the free list (boot, or the kernel's own). */
+/*
+ * Put a kernel-owned or absent frame on the free list (boot, the kernel's
+ * own, or memory newly granted).
+ */
 void frametab_release(struct frametab *ft, uint32_t frame);
+
+/* A free frame leaves the free list and becomes absent: true if it was free. */
+bool frametab_withdraw(struct frametab *ft, uint32_t frame);
+
+/* A kernel-owned frame (never released) becomes absent. */
+void frametab_mark_absent(struct frametab *ft, uint32_t frame);
 
 /*
  * Allocate `count` contiguous free frames for owner, starting at `first`
@@ -81,6 +106,9 @@ void frametab_release(struct frametab *ft, uint32_t frame);
  */
 int frametab_alloc(struct frametab *ft, exo_envid_t owner, uint32_t first,
 		   uint32_t count, uint32_t *out);
+/* The same for frames that must stay: from the low zone only. */
+int frametab_alloc_low(struct frametab *ft, exo_envid_t owner, uint32_t first,
+		       uint32_t count, uint32_t *out);
 
 /*
  * Free a frame with no mappings left (the kernel unmaps first): back on

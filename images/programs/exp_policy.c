@@ -18,7 +18,7 @@
  *   summary POLICY PHASE PASSES FAULTS_PER_PASS MICROSECONDS_PER_PASS
  * experiments/policy.sh turns these into a table and a plot.
  */
-#include "libos.h"
+#include "store.h"
 
 #define NPAGES 64	  /* the region the program scans */
 #define FIT 40		  /* pages of it the lowered quota holds */
@@ -26,7 +26,6 @@
 #define CHILD_QUOTA 256
 #define REGION 0x30000000ull
 #define SHARED 0x30800000ull /* the page parent and children share */
-#define WORDS (EXO_PAGE_SIZE / sizeof(uint64_t))
 #define US_PER_MS 1000
 
 enum phase { FULL, PRESSURE, RESTORED, DONE, NPHASES = DONE };
@@ -55,21 +54,6 @@ static uint64_t page_va(unsigned i)
 {
 	return REGION + (uint64_t)i * EXO_PAGE_SIZE;
 }
-
-static uint64_t word_of(uint64_t va, unsigned i)
-{
-	return va * 0x9e3779b97f4a7c15ull + i;
-}
-
-/* The program's backing store: the contents are a function of the page. */
-static void page_in(void *arg, uint64_t va)
-{
-	(void)arg;
-	for (unsigned i = 0; i < WORDS; i++)
-		((volatile uint64_t *)va)[i] = word_of(va, i);
-}
-
-static const struct vm_pager pager = {page_in, NULL, NULL};
 
 /* The page the scan is at: the application's policy reads it. */
 static volatile unsigned cursor;
@@ -104,9 +88,7 @@ static uint64_t one_pass(struct child_state *me)
 		uint64_t va = page_va(p);
 
 		cursor = p;
-		for (unsigned i = 0; i < WORDS; i++)
-			if (((volatile uint64_t *)va)[i] != word_of(va, i))
-				me->bad_reads++;
+		me->bad_reads += (int32_t)store_check(va);
 	}
 	vm_get_stats(&after);
 	me->frames_free = after.frames_free;
@@ -119,7 +101,7 @@ static _Noreturn void child_main(enum policy pol, uint64_t tsc_khz)
 	uint32_t phase;
 
 	if (vm_reserve(REGION, NPAGES * EXO_PAGE_SIZE, VM_PROT_READ, 0) ||
-	    vm_set_pager(REGION, NPAGES * EXO_PAGE_SIZE, &pager))
+	    vm_set_pager(REGION, NPAGES * EXO_PAGE_SIZE, &store_pager))
 		libos_exit(LIBOS_EXIT_FAILURE);
 	if (pol == SCAN)
 		vm_set_policy(scan_policy);

@@ -326,6 +326,14 @@ struct exo_uenv {
 		uint64_t slot_quota;
 		uint64_t slots_over;
 		uint64_t deadline_tsc; /* after this the kernel takes them */
+		/*
+		 * Memory leaving the machine: the env must give back the
+		 * withdraw_frames frames it holds in physical
+		 * [withdraw_lo, withdraw_hi) (each also counts towards
+		 * frames_over).  0 when nothing of it is leaving.
+		 */
+		uint64_t withdraw_frames;
+		uint64_t withdraw_lo, withdraw_hi;
 	} revoke;
 	struct {
 		uint64_t seq;	     /* bumped with every repossession */

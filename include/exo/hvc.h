@@ -6,6 +6,7 @@
  *   - how the guest detects exovmm (a CPUID hypervisor leaf),
  *   - the I/O ports of the hypercall range and the exit port,
  *   - the request structs passed by guest-physical address,
+ *   - memory chunks and the mailbox page exovmm shares with the guest,
  *   - the instance exit codes the exokernel uses.
  *
  * Calling convention (as Solo5's hvt): the guest places a request struct in
@@ -48,6 +49,8 @@
 
 /* Feature: the batched console hypercall is served. */
 #define EXO_HVC_F_CONSOLE (1u << 0)
+/* Feature: the mailbox is mapped and memory comes and goes in chunks. */
+#define EXO_HVC_F_MAILBOX (1u << 1)
 
 /* --- Ports --------------------------------------------------------------- */
 
@@ -74,7 +77,8 @@
 /* --- Calls --------------------------------------------------------------- */
 
 enum exo_hvc_call {
-	EXO_HVC_CONSOLE = 0, /* write a buffer to the instance console */
+	EXO_HVC_CONSOLE = 0,	   /* write a buffer to the instance console */
+	EXO_HVC_CHUNK_RELEASE = 1, /* give memory chunks back to exovmm */
 	EXO_HVC_NCALLS
 };
 
@@ -96,6 +100,77 @@ struct exo_hvc_console {
 	uint32_t len;
 	int32_t ret; /* written by exovmm */
 };
+
+/*
+ * EXO_HVC_CHUNK_RELEASE: the guest no longer uses chunks [first, first +
+ * count) and gives them back; it must not touch them again.  Every chunk
+ * must be granted and at or above mailbox.min_chunks, else EINVAL and
+ * none is released.
+ */
+struct exo_hvc_chunk_release {
+	uint32_t first;
+	uint32_t count;
+	int32_t ret; /* written by exovmm */
+	uint32_t pad;
+};
+
+/* --- Memory chunks and the mailbox ---------------------------------------- */
+
+/*
+ * Guest RAM starts at guest-physical 0 and is granted in chunks of
+ * EXO_CHUNK_SIZE.  Chunk c covers [c * EXO_CHUNK_SIZE, (c + 1) *
+ * EXO_CHUNK_SIZE).  At most EXO_CHUNKS_MAX chunks: RAM stays below the
+ * 32-bit MMIO hole.
+ */
+#define EXO_CHUNK_SHIFT 21
+#define EXO_CHUNK_SIZE (1ull << EXO_CHUNK_SHIFT)
+#define EXO_CHUNKS_MAX 1536u /* 3 GiB */
+#define EXO_CHUNK_WORD_BITS 64u
+#define EXO_CHUNK_WORDS (EXO_CHUNKS_MAX / EXO_CHUNK_WORD_BITS)
+
+/*
+ * The mailbox: one page at EXO_MAILBOX_GPA (the first page of the MMIO
+ * hole, past any RAM), present when CPUID advertises EXO_HVC_F_MAILBOX.
+ * exovmm writes the first part and interrupts the guest with
+ * EXO_MAILBOX_VECTOR after each change; the guest writes the second part.
+ *
+ * The memory protocol:
+ *   - `granted` is the truth: a chunk whose bit is set is the guest's
+ *     memory.  Only exovmm changes it, then bumps `seq`.
+ *   - A chunk newly granted is the guest's to use at once.
+ *   - A lower `target_chunks` asks the guest to give chunks back (the
+ *     highest first) with EXO_HVC_CHUNK_RELEASE within `deadline_ns`.
+ *   - Past the deadline exovmm clears the bits of the chunks it takes,
+ *     the highest first, never below `min_chunks`.  The guest finds a
+ *     chunk it had but is no longer granted: its contents are gone and it
+ *     must not touch it (an access stops the instance).
+ *   - The guest records the last `seq` it acted on in `seen_seq`.
+ */
+#define EXO_MAILBOX_GPA 0xc0000000ull
+#define EXO_MAILBOX_SIZE 4096u
+#define EXO_MAILBOX_VECTOR 0xe0u
+
+struct exo_mailbox {
+	/* Written by exovmm. */
+	uint64_t seq;		/* bumped after every change below */
+	uint32_t min_chunks;	/* memory_min: chunks never taken */
+	uint32_t max_chunks;	/* memory_max: never granted past this */
+	uint32_t target_chunks; /* how many chunks exovmm wants granted */
+	uint32_t pad;
+	uint64_t deadline_ns; /* time allowed to reach a lower target */
+	/* Total time the CPU quota layer kept the vCPU parked. */
+	uint64_t parked_ns;
+	uint64_t granted[EXO_CHUNK_WORDS]; /* bit c % 64 of word c / 64 */
+
+	/* Written by the guest. */
+	uint64_t seen_seq;	   /* the last seq it acted on */
+	uint64_t used_frames;	   /* 4 KiB frames in use (kernel and envs) */
+	uint64_t revocations;	   /* revocation requests made to envs */
+	uint64_t frames_repossessed; /* frames taken from envs by force */
+};
+
+_Static_assert(sizeof(struct exo_mailbox) <= EXO_MAILBOX_SIZE,
+	       "the mailbox is one page");
 
 /* --- Exit codes ---------------------------------------------------------- */
 

@@ -96,7 +96,7 @@ whole_cpu() {
 }
 
 header_ok() {
-	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits$'
+	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits,memory_used_mib,memory_target_mib,revocations,chunks_released,chunks_taken$'
 }
 
 echo "=== weights 1:2:4 on 2 CPUs"

@@ -149,6 +149,11 @@ START_TEST(test_minimal)
 	ck_assert_ptr_null(cfg.metrics);
 	ck_assert_uint_eq(cfg.metrics_interval_ns,
 			  VMM_METRICS_INTERVAL_DEFAULT_NS);
+	ck_assert_ptr_null(cfg.control);
+	ck_assert_uint_eq(cfg.revoke_deadline_ns,
+			  VMM_REVOKE_DEADLINE_DEFAULT_NS);
+	ck_assert_uint_eq(a->revoke_deadline_ns,
+			  VMM_REVOKE_DEADLINE_DEFAULT_NS);
 	vmm_config_free(&cfg);
 	ck_assert_ptr_null(cfg.instances);
 	ck_assert_uint_eq(cfg.n_instances, 0);
@@ -168,6 +173,8 @@ START_TEST(test_all_keys)
 		"timeslice = 10ms\n"
 		"metrics = /tmp/m.csv\n"
 		"metrics_interval = 250ms\n"
+		"control = /run/exo.sock\n"
+		"revoke_deadline = 20ms\n"
 		"\n"
 		"[instance web-1.x_y]\n"
 		"image = /img/exo.elf\n"
@@ -187,10 +194,12 @@ START_TEST(test_all_keys)
 	ck_assert_uint_eq(cfg.timeslice_ns, 10 * MS);
 	ck_assert_str_eq(cfg.metrics, "/tmp/m.csv");
 	ck_assert_uint_eq(cfg.metrics_interval_ns, 250 * MS);
+	ck_assert_str_eq(cfg.control, "/run/exo.sock");
+	ck_assert_uint_eq(cfg.revoke_deadline_ns, 20 * MS);
 	ck_assert_uint_eq(cfg.n_instances, 1);
 	w = &cfg.instances[0];
 	ck_assert_str_eq(w->name, "web-1.x_y");
-	ck_assert_int_eq(w->line, 10);
+	ck_assert_int_eq(w->line, 12);
 	ck_assert_str_eq(w->image, "/img/exo.elf");
 	ck_assert_str_eq(w->initrd, "/img/progs.cpio");
 	ck_assert_str_eq(w->cmdline, "console=ttyS0 quiet");
@@ -201,6 +210,7 @@ START_TEST(test_all_keys)
 	ck_assert_uint_eq(w->cap, 50);
 	ck_assert_str_eq(w->net, "lan0");
 	ck_assert_str_eq(w->backend, "kvm");
+	ck_assert_uint_eq(w->revoke_deadline_ns, 20 * MS);
 	vmm_config_free(&cfg);
 }
 END_TEST
@@ -211,6 +221,7 @@ START_TEST(test_relative_paths)
 	const char *text = "[exovmm]\n"
 			   "log_dir = logs\n"
 			   "metrics = \"out/m.csv\"\n"
+			   "control = run/exo.sock\n"
 			   "[instance a]\n"
 			   "image = ../images/exo.elf\n"
 			   "initrd = /abs/progs.cpio\n";
@@ -228,6 +239,9 @@ START_TEST(test_relative_paths)
 	free(want);
 	ck_assert_int_ne(asprintf(&want, "%s/out/m.csv", dir), -1);
 	ck_assert_str_eq(cfg.metrics, want);
+	free(want);
+	ck_assert_int_ne(asprintf(&want, "%s/run/exo.sock", dir), -1);
+	ck_assert_str_eq(cfg.control, want);
 	free(want);
 	ck_assert_str_eq(cfg.instances[0].initrd, "/abs/progs.cpio");
 	free(dir);
@@ -338,6 +352,66 @@ START_TEST(test_limits)
 	ck_assert_uint_eq(cfg.instances[0].weight, VMM_WEIGHT_MAX);
 	ck_assert_uint_eq(cfg.instances[1].memory, VMM_MEMORY_MAX);
 	vmm_config_free(&cfg);
+}
+END_TEST
+
+/*
+ * revoke_deadline is an [exovmm] key that every instance carries, whether
+ * [exovmm] comes before or after it; its limits are 10ms and 1h.
+ */
+START_TEST(test_revoke_deadline)
+{
+	struct vmm_config cfg;
+
+	load_ok("[instance a]\n"
+		"[exovmm]\nrevoke_deadline = 10ms\n"
+		"[instance b]\n",
+		&cfg);
+	ck_assert_uint_eq(cfg.revoke_deadline_ns, VMM_REVOKE_DEADLINE_MIN_NS);
+	ck_assert_uint_eq(cfg.instances[0].revoke_deadline_ns, 10 * MS);
+	ck_assert_uint_eq(cfg.instances[1].revoke_deadline_ns, 10 * MS);
+	vmm_config_free(&cfg);
+	load_ok("[exovmm]\nrevoke_deadline = 3600s\n[instance a]\n", &cfg);
+	ck_assert_uint_eq(cfg.instances[0].revoke_deadline_ns,
+			  VMM_REVOKE_DEADLINE_MAX_NS);
+	vmm_config_free(&cfg);
+}
+END_TEST
+
+/* A value parser refused its value with exactly this message. */
+static void expect_refusal(int rc, const struct vmm_error *err,
+			   const char *want)
+{
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(err->msg, want);
+}
+
+/* The value parsers exoctl's set shares with the file. */
+START_TEST(test_value_parsers)
+{
+	struct vmm_error err = {""};
+	unsigned u;
+	uint64_t size;
+
+	ck_assert_int_eq(vmm_parse_weight("512", &u, &err), 0);
+	ck_assert_uint_eq(u, 512);
+	expect_refusal(vmm_parse_weight("0", &u, &err), &err,
+		       "expected an integer from 1 to 65535, got \"0\"");
+	ck_assert_int_eq(vmm_parse_cap("50%", &u, &err), 0);
+	ck_assert_uint_eq(u, 50);
+	ck_assert_int_eq(vmm_parse_cap("40", &u, &err), 0);
+	ck_assert_uint_eq(u, 40);
+	expect_refusal(vmm_parse_cap("150", &u, &err), &err,
+		       "expected a percentage from 0% to 100%, got \"150\"");
+	ck_assert_int_eq(vmm_parse_memory("1G", &size, &err), 0);
+	ck_assert_uint_eq(size, GiB);
+	expect_refusal(vmm_parse_memory("3M", &size, &err), &err,
+		       "3M is not a multiple of 2M");
+	expect_refusal(vmm_parse_memory("64", &size, &err), &err,
+		       "expected a size such as 64M or 1G, got \"64\"");
+	expect_refusal(vmm_parse_memory("4G", &size, &err), &err,
+		       "expected a size from 2M to 3G, got \"4G\"");
+	ck_assert_uint_eq(size, GiB); /* untouched by the refusals */
 }
 END_TEST
 
@@ -528,6 +602,7 @@ END_TEST
 #define CAP_RANGE ": expected a percentage from 0% to 100%, got "
 #define TIME_SYNTAX ": expected a duration such as 30ms or 1s, got "
 #define TIME_RANGE ": expected a duration from 1ms to 1s, got "
+#define DEADLINE_RANGE ": expected a duration from 10ms to 3600s, got "
 #define NET_RULE                                                               \
 	": expected a network name of 1 to 32 letters, digits, \"_\", \".\" "  \
 	"or \"-\", starting with a letter or digit, got "
@@ -669,6 +744,22 @@ static const struct {
      "got \"5ms\""},
     {"[exovmm]\nmetrics_interval = often\n",
      ":2: [exovmm] metrics_interval" TIME_SYNTAX "\"often\""},
+    {"[exovmm]\nrevoke_deadline = 1\n",
+     ":2: [exovmm] revoke_deadline" TIME_SYNTAX "\"1\""},
+    {"[exovmm]\nrevoke_deadline = 1h\n",
+     ":2: [exovmm] revoke_deadline" TIME_SYNTAX "\"1h\""},
+    {"[exovmm]\nrevoke_deadline = 1S\n",
+     ":2: [exovmm] revoke_deadline" TIME_SYNTAX "\"1S\""},
+    {"[exovmm]\nrevoke_deadline = 0.5s\n",
+     ":2: [exovmm] revoke_deadline" TIME_SYNTAX "\"0.5s\""},
+    {"[exovmm]\nrevoke_deadline = 9ms\n",
+     ":2: [exovmm] revoke_deadline" DEADLINE_RANGE "\"9ms\""},
+    {"[exovmm]\nrevoke_deadline = 0s\n",
+     ":2: [exovmm] revoke_deadline" DEADLINE_RANGE "\"0s\""},
+    {"[exovmm]\nrevoke_deadline = 3601s\n",
+     ":2: [exovmm] revoke_deadline" DEADLINE_RANGE "\"3601s\""},
+    {"[instance a]\nrevoke_deadline = 1s\n",
+     ":2: [instance a] unknown key \"revoke_deadline\""},
     {"[exovmm]\nbackend = unicorn\n",
      ":2: [exovmm] backend: \"unicorn\" is not available in this build "
      "(available: kvm)"},
@@ -691,6 +782,12 @@ static const struct {
      ":2: [instance a] initrd: expected a path, got \"\""},
     {"[exovmm]\nlog_dir =\n",
      ":2: [exovmm] log_dir: expected a path, got \"\""},
+    {"[exovmm]\ncontrol = \"\"\n",
+     ":2: [exovmm] control: expected a path, got \"\""},
+    {"[exovmm]\ncontrol = a.sock\ncontrol = b.sock\n",
+     ":3: [exovmm] control: set twice (first at line 2)"},
+    {"[instance a]\ncontrol = a.sock\n",
+     ":2: [instance a] unknown key \"control\""},
     {"[instance a]\ncmdline = \"quiet\n",
      ":2: [instance a] cmdline: missing closing quote"},
     {"[instance a]\ncmdline = \"\n",
@@ -723,6 +820,8 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_units);
 	tcase_add_test(good, test_limits);
 	tcase_add_test(good, test_layout);
+	tcase_add_test(good, test_revoke_deadline);
+	tcase_add_test(good, test_value_parsers);
 	tcase_add_test(good, test_ini_settings_restored);
 	suite_add_tcase(s, good);
 

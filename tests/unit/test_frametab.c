@@ -46,14 +46,22 @@ struct table {
 	unsigned char *buf; /* what to free */
 };
 
-/* n frames, all kernel-owned, laid out `misalign` bytes into a buffer. */
-static void table_init(struct table *t, size_t n, size_t misalign)
+/* n frames, all kernel-owned, high zone from split, laid out `misalign`
+ * bytes into a buffer. */
+static void table_init_zoned(struct table *t, size_t n, size_t misalign,
+			     uint32_t split)
 {
 	size_t bytes = frametab_bytes(n);
 
 	t->buf = malloc(misalign + bytes);
 	ck_assert_ptr_nonnull(t->buf);
-	frametab_init(&t->ft, t->buf + misalign, n);
+	frametab_init(&t->ft, t->buf + misalign, n, split);
+}
+
+/* The same with one zone. */
+static void table_init(struct table *t, size_t n, size_t misalign)
+{
+	table_init_zoned(t, n, misalign, (uint32_t)n);
 }
 
 /* n frames, all released to the free list. */
@@ -69,25 +77,31 @@ static void table_fini(struct table *t)
 	free(t->buf);
 }
 
-/* The free list is a proper doubly linked list of exactly the free frames. */
+/* Each zone's queue is a proper doubly linked list of its free frames, and
+ * together they hold exactly the free frames. */
 static void check_free_list(const struct frametab *ft)
 {
 	size_t nfree_owned = 0, walked = 0;
-	uint32_t prev = FT_NONE;
 
 	for (size_t i = 0; i < ft->nframes; i++)
 		nfree_owned += ft->frames[i].owner == FT_OWNER_FREE;
 	REQUIRE(nfree_owned == ft->nfree);
-	for (uint32_t f = ft->free_head; f != FT_NONE; f = ft->frames[f].next) {
-		REQUIRE(f < ft->nframes);
-		REQUIRE(++walked <= ft->nfree); /* no cycle */
-		REQUIRE(ft->frames[f].owner == FT_OWNER_FREE);
-		REQUIRE(ft->frames[f].prev == prev);
-		REQUIRE(ft->frames[f].epoch == 0);
-		prev = f;
+	for (int z = 0; z < FT_ZONES; z++) {
+		uint32_t prev = FT_NONE;
+
+		for (uint32_t f = ft->free[z].head; f != FT_NONE;
+		     f = ft->frames[f].next) {
+			REQUIRE(f < ft->nframes);
+			REQUIRE((f < ft->split) == (z == FT_ZONE_LOW));
+			REQUIRE(++walked <= ft->nfree); /* no cycle */
+			REQUIRE(ft->frames[f].owner == FT_OWNER_FREE);
+			REQUIRE(ft->frames[f].prev == prev);
+			REQUIRE(ft->frames[f].epoch == 0);
+			prev = f;
+		}
+		REQUIRE(ft->free[z].tail == prev);
 	}
 	REQUIRE(walked == ft->nfree);
-	REQUIRE(ft->free_tail == prev);
 }
 
 /* Every pool entry is on the pool or exactly one frame's list, once. */
@@ -182,7 +196,7 @@ START_TEST(test_init_all_kernel)
 
 	table_init(&t, NFRAMES, 1);
 	ck_assert_uint_eq(t.ft.nfree, 0);
-	ck_assert_uint_eq(t.ft.free_head, FT_NONE);
+	ck_assert_uint_eq(t.ft.free[FT_ZONE_LOW].head, FT_NONE);
 	for (uint32_t f = 0; f < NFRAMES; f++) {
 		ck_assert_uint_eq(t.ft.frames[f].owner, FT_OWNER_KERNEL);
 		ck_assert_uint_eq(t.ft.frames[f].nmaps, 0);
@@ -848,6 +862,83 @@ START_TEST(test_mixed_operations_keep_lists_whole)
 }
 END_TEST
 
+#define ZONE_SPLIT (NFRAMES / 2)
+
+/* Data frames come from the high zone while it has any, then the low. */
+START_TEST(test_zones_data_high_first)
+{
+	struct table t;
+	uint32_t f;
+
+	table_init_zoned(&t, NFRAMES, 0, ZONE_SPLIT);
+	for (uint32_t i = 0; i < NFRAMES; i++)
+		frametab_release(&t.ft, i);
+	for (uint32_t i = ZONE_SPLIT; i < NFRAMES; i++) {
+		ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, FT_NONE, 1, &f), 0);
+		ck_assert_uint_ge(f, ZONE_SPLIT);
+	}
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, FT_NONE, 1, &f), 0);
+	ck_assert_uint_lt(f, ZONE_SPLIT);
+	check_free_list(&t.ft);
+	table_fini(&t);
+}
+END_TEST
+
+/* Frames that must stay come from the low zone only, named or not. */
+START_TEST(test_zones_low_only)
+{
+	struct table t;
+	uint32_t f;
+
+	table_init_zoned(&t, NFRAMES, 0, ZONE_SPLIT);
+	for (uint32_t i = 0; i < NFRAMES; i++)
+		frametab_release(&t.ft, i);
+	ck_assert_int_eq(frametab_alloc_low(&t.ft, ENV_A, FT_NONE, 1, &f), 0);
+	ck_assert_uint_lt(f, ZONE_SPLIT);
+	ck_assert_int_eq(frametab_alloc_low(&t.ft, ENV_A, FT_NONE, 3, &f), 0);
+	ck_assert_uint_le(f + 3, ZONE_SPLIT);
+	ck_assert_int_eq(frametab_alloc_low(&t.ft, ENV_A, ZONE_SPLIT, 1, &f),
+			 -E_INVAL);
+	ck_assert_int_eq(frametab_alloc_low(&t.ft, ENV_A, ZONE_SPLIT - 1, 2, &f),
+			 -E_INVAL);
+	/* Run the low zone dry: the high zone's free frames do not count. */
+	while (frametab_alloc_low(&t.ft, ENV_B, FT_NONE, 1, &f) == 0)
+		ck_assert_uint_lt(f, ZONE_SPLIT);
+	ck_assert_uint_eq(t.ft.nfree, NFRAMES - ZONE_SPLIT);
+	check_free_list(&t.ft);
+	table_fini(&t);
+}
+END_TEST
+
+/* A withdrawn frame is absent: never handed out until released again. */
+START_TEST(test_withdraw_and_grant)
+{
+	struct table t;
+	uint32_t f;
+
+	table_init_zoned(&t, NFRAMES, 0, ZONE_SPLIT);
+	for (uint32_t i = 0; i < NFRAMES; i++)
+		frametab_release(&t.ft, i);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, NFRAMES - 1, 1, &f), 0);
+	ck_assert(!frametab_withdraw(&t.ft, NFRAMES - 1)); /* in use */
+	for (uint32_t i = ZONE_SPLIT; i < NFRAMES - 1; i++)
+		ck_assert(frametab_withdraw(&t.ft, i));
+	ck_assert(!frametab_withdraw(&t.ft, ZONE_SPLIT)); /* already absent */
+	ck_assert_uint_eq(t.ft.frames[ZONE_SPLIT].owner, FT_OWNER_ABSENT);
+	ck_assert_uint_eq(t.ft.nfree, ZONE_SPLIT);
+	check_free_list(&t.ft);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, FT_NONE, 1, &f), 0);
+	ck_assert_uint_lt(f, ZONE_SPLIT);
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, ZONE_SPLIT, 1, &f),
+			 -E_BUSY);
+	frametab_release(&t.ft, ZONE_SPLIT); /* granted again */
+	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_B, FT_NONE, 1, &f), 0);
+	ck_assert_uint_eq(f, ZONE_SPLIT);
+	check_free_list(&t.ft);
+	table_fini(&t);
+}
+END_TEST
+
 static Suite *frametab_suite(void)
 {
 	Suite *s = suite_create("frametab");
@@ -877,6 +968,9 @@ static Suite *frametab_suite(void)
 	tcase_add_test(alloc, test_live);
 	tcase_add_test(alloc, test_any_live);
 	tcase_add_test(alloc, test_any_live_bad_ranges);
+	tcase_add_test(alloc, test_zones_data_high_first);
+	tcase_add_test(alloc, test_zones_low_only);
+	tcase_add_test(alloc, test_withdraw_and_grant);
 	suite_add_tcase(s, alloc);
 
 	tcase_add_test(rmap, test_rmap_add_remove_pop);

@@ -251,6 +251,21 @@ START_TEST(test_load_initrd)
 }
 END_TEST
 
+/* With memory that may be taken away above initrd_top, the initrd stays below it. */
+START_TEST(test_load_initrd_below_floor)
+{
+	mem.initrd_top = MEM_SIZE / 2;
+	ck_assert_int_eq(load(), 0);
+	/* As high as a page-aligned start allows, and not above the top. */
+	ck_assert_uint_le(boot.initrd_gpa + INITRD_LEN, MEM_SIZE / 2);
+	ck_assert_uint_gt(boot.initrd_gpa + INITRD_LEN + PVH_PAGE_SIZE,
+			  MEM_SIZE / 2);
+	ck_assert_uint_eq(boot.initrd_gpa % PVH_PAGE_SIZE, 0);
+	ck_assert_mem_eq(gpa(boot.initrd_gpa), initrd, INITRD_LEN);
+	mem.initrd_top = 0;
+}
+END_TEST
+
 START_TEST(test_load_nothing_else)
 {
 	struct pvh_start_info si;
@@ -278,7 +293,7 @@ START_TEST(test_load_initrd_exact_fit)
 	ck_assert_int_eq(load_cut(img.len, big, len + 1, NULL), -1);
 	ck_assert_str_eq(err.msg,
 			 "progs.cpio: 7331841 bytes do not fit in guest memory "
-			 "above the image (needs 1 MiB more)");
+			 "above the image and below memory_min (needs 1 MiB more)");
 	free(big);
 }
 END_TEST
@@ -563,7 +578,7 @@ START_TEST(test_initrd_too_big)
 	ck_assert_int_eq(load_cut(img.len, big, len, NULL), -1);
 	ck_assert_str_eq(err.msg,
 			 "progs.cpio: 8388608 bytes do not fit in guest memory "
-			 "above the image (needs 2 MiB more)");
+			 "above the image and below memory_min (needs 2 MiB more)");
 	/* Checked before anything was written. */
 	ck_assert(all_bytes(TEXT_PADDR, TEXT_SIZE, POISON));
 	free(big);
@@ -580,6 +595,7 @@ static Suite *pvh_suite(void)
 	tcase_add_test(good, test_load_segments);
 	tcase_add_test(good, test_load_start_info);
 	tcase_add_test(good, test_load_initrd);
+	tcase_add_test(good, test_load_initrd_below_floor);
 	tcase_add_test(good, test_load_nothing_else);
 	tcase_add_test(good, test_load_initrd_exact_fit);
 	tcase_add_test(good, test_load_initrd_empty);

@@ -47,3 +47,13 @@ int32_t hvc_console(uint64_t buf, uint32_t len)
 	outl(EXO_HVC_PORT(EXO_HVC_CONSOLE), (uint32_t)KERN_V2P(&req));
 	return req.ret;
 }
+
+int32_t hvc_chunk_release(uint32_t first, uint32_t count)
+{
+	static struct exo_hvc_chunk_release req
+	    __attribute__((aligned(EXO_HVC_REQUEST_ALIGN)));
+
+	req = (struct exo_hvc_chunk_release){.first = first, .count = count};
+	outl(EXO_HVC_PORT(EXO_HVC_CHUNK_RELEASE), (uint32_t)KERN_V2P(&req));
+	return req.ret;
+}

@@ -6,6 +6,7 @@
  */
 #include <exo/hvc.h>
 
+#include "chunks.h"
 #include "env.h"
 #include "kern.h"
 #include "sched.h"
@@ -156,6 +157,13 @@ static void exception(struct trapframe *tf)
 	exo_exit(EXO_EXIT_EXCEPTION(tf->vector));
 }
 
+/* exovmm changed the mailbox. */
+static void mailbox_interrupt(void)
+{
+	lapic_eoi();
+	chunks_poll();
+}
+
 static bool is_spurious(uint64_t vec)
 {
 	return vec == VEC_SPURIOUS ||
@@ -174,6 +182,8 @@ struct trapframe *trap_dispatch(struct trapframe *tf)
 		exception(tf);
 	else if (tf->vector == VEC_TIMER)
 		timer_tick();
+	else if (tf->vector == EXO_MAILBOX_VECTOR)
+		mailbox_interrupt();
 	else if (!is_spurious(tf->vector)) /* spurious ones take no EOI */
 		panic("unexpected interrupt vector %lu at rip %p", tf->vector,
 		      (void *)tf->rip);
