@@ -37,10 +37,11 @@ t_policy:0"
 # Small guests: the kernel's frame-table walks scale with RAM, and the
 # tests need far less.  t_sched checks that an epilogue answered in time
 # is not charged: long slices (so a long bound, 100ms) keep a loaded
-# host's pauses from counting against it.  Those pauses include exovmm's
-# CPU quota layer parking a vCPU: sixteen instances here share 2 CPUs, so
-# one may be parked for most of a 30ms timeslice, and the kernel's bound
-# runs on wall time, not on the time the vCPU ran.
+# host's pauses from counting against it.  Sixteen instances here share 2
+# CPUs; time exovmm's CPU quota layer keeps a vCPU parked is added back
+# to the bound by the kernel (the mailbox's parked_ns), but time the host
+# itself gives the thread's CPU to another is not, and the bound runs on
+# wall time.
 : >"$work/test.conf"
 for t in $tests; do
 	name=${t%%:*}
