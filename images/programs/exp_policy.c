@@ -58,19 +58,11 @@ static uint64_t page_va(unsigned i)
 /* The page the scan is at: the application's policy reads it. */
 static volatile unsigned cursor;
 
-/* The pages just passed first, most recent first; the next ones last. */
 static unsigned scan_policy(uint64_t want, bool demanded, uint64_t *out,
 			    unsigned max)
 {
-	unsigned n = 0;
-
-	for (unsigned k = 1; k <= NPAGES && n < max && n < want; k++) {
-		uint64_t va = page_va((cursor + NPAGES - k) % NPAGES);
-
-		if (vm_reclaimable(va, demanded))
-			out[n++] = va;
-	}
-	return n;
+	return store_scan_victims(REGION, NPAGES, cursor, want, demanded, out,
+				  max);
 }
 
 static uint64_t rdtsc(void)

@@ -2,7 +2,8 @@
  * store.h: a program's backing store for working-set experiments, shared
  * by exp_policy and wset.  Every page's contents are a function of its
  * address, so the pager can make a page again after it was evicted or
- * taken, and every read can be checked.
+ * taken, and every read can be checked.  Both scan their region in order,
+ * and share the policy that knows it.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -34,6 +35,29 @@ static inline unsigned store_check(uint64_t va)
 	for (unsigned i = 0; i < STORE_WORDS; i++)
 		bad += ((volatile uint64_t *)va)[i] != store_word(va, i);
 	return bad;
+}
+
+/*
+ * A revocation policy for a program that scans npages pages from base in
+ * order and is now at page `cursor`: the pages just passed first, most
+ * recent first, since their next use is furthest away.  Same contract as
+ * vm_policy_fn.
+ */
+static inline unsigned store_scan_victims(uint64_t base, uint64_t npages,
+					  uint64_t cursor, uint64_t want,
+					  bool demanded, uint64_t *out,
+					  unsigned max)
+{
+	unsigned n = 0;
+
+	for (uint64_t k = 1; k <= npages && n < max && n < want; k++) {
+		uint64_t va =
+		    base + ((cursor + npages - k) % npages) * EXO_PAGE_SIZE;
+
+		if (vm_reclaimable(va, demanded))
+			out[n++] = va;
+	}
+	return n;
 }
 
 #endif /* STORE_H */

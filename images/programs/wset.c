@@ -29,19 +29,11 @@ static uint64_t page_va(uint64_t i)
 	return REGION + i * EXO_PAGE_SIZE;
 }
 
-/* The pages just passed first, most recent first. */
 static unsigned scan_policy(uint64_t want, bool demanded, uint64_t *out,
 			    unsigned max)
 {
-	unsigned n = 0;
-
-	for (uint64_t k = 1; k <= npages && n < max && n < want; k++) {
-		uint64_t va = page_va((cursor + npages - k) % npages);
-
-		if (vm_reclaimable(va, demanded))
-			out[n++] = va;
-	}
-	return n;
+	return store_scan_victims(REGION, npages, cursor, want, demanded, out,
+				  max);
 }
 
 static unsigned long number_arg(int i, unsigned long max, const char *what)

@@ -864,15 +864,21 @@ END_TEST
 
 #define ZONE_SPLIT (NFRAMES / 2)
 
+/* NFRAMES free frames, the high zone from ZONE_SPLIT. */
+static void table_free_all_zoned(struct table *t)
+{
+	table_init_zoned(t, NFRAMES, 0, ZONE_SPLIT);
+	for (uint32_t f = 0; f < NFRAMES; f++)
+		frametab_release(&t->ft, f);
+}
+
 /* Data frames come from the high zone while it has any, then the low. */
 START_TEST(test_zones_data_high_first)
 {
 	struct table t;
 	uint32_t f;
 
-	table_init_zoned(&t, NFRAMES, 0, ZONE_SPLIT);
-	for (uint32_t i = 0; i < NFRAMES; i++)
-		frametab_release(&t.ft, i);
+	table_free_all_zoned(&t);
 	for (uint32_t i = ZONE_SPLIT; i < NFRAMES; i++) {
 		ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, FT_NONE, 1, &f), 0);
 		ck_assert_uint_ge(f, ZONE_SPLIT);
@@ -890,9 +896,7 @@ START_TEST(test_zones_low_only)
 	struct table t;
 	uint32_t f;
 
-	table_init_zoned(&t, NFRAMES, 0, ZONE_SPLIT);
-	for (uint32_t i = 0; i < NFRAMES; i++)
-		frametab_release(&t.ft, i);
+	table_free_all_zoned(&t);
 	ck_assert_int_eq(frametab_alloc_low(&t.ft, ENV_A, FT_NONE, 1, &f), 0);
 	ck_assert_uint_lt(f, ZONE_SPLIT);
 	ck_assert_int_eq(frametab_alloc_low(&t.ft, ENV_A, FT_NONE, 3, &f), 0);
@@ -916,9 +920,7 @@ START_TEST(test_withdraw_and_grant)
 	struct table t;
 	uint32_t f;
 
-	table_init_zoned(&t, NFRAMES, 0, ZONE_SPLIT);
-	for (uint32_t i = 0; i < NFRAMES; i++)
-		frametab_release(&t.ft, i);
+	table_free_all_zoned(&t);
 	ck_assert_int_eq(frametab_alloc(&t.ft, ENV_A, NFRAMES - 1, 1, &f), 0);
 	ck_assert(!frametab_withdraw(&t.ft, NFRAMES - 1)); /* in use */
 	for (uint32_t i = ZONE_SPLIT; i < NFRAMES - 1; i++)
