@@ -62,10 +62,14 @@ static enum vmm_action hvc_chunk_release(struct instance *inst, uint64_t gpa)
 {
 	struct exo_hvc_chunk_release *req = request(inst, "chunk_release", gpa, sizeof(*req));
 
+	int32_t ret;
+	enum vmm_action action;
+
 	if (!req)
 		return VMM_END;
-	req->ret = memory_release(inst, req->first, req->count);
-	return VMM_CONTINUE;
+	action = memory_release(inst, req->first, req->count, &ret);
+	req->ret = ret;
+	return action;
 }
 
 static const hypercall_fn hypercalls[EXO_HVC_NCALLS] = {

@@ -178,9 +178,11 @@ int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *e
 		m->target_chunks = chunks_of(bytes);
 		m->mailbox->target_chunks = m->target_chunks;
 		rc = grow(inst, err);
-		m->deadline = m->granted_chunks > m->target_chunks
-				      ? now_ns() + m->revoke_deadline_ns
-				      : 0;
+		/* Asking again must not buy the guest more time. */
+		if (m->granted_chunks <= m->target_chunks)
+			m->deadline = 0;
+		else if (!m->deadline)
+			m->deadline = now_ns() + m->revoke_deadline_ns;
 		mailbox_notify(inst);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -207,14 +209,16 @@ void memory_tick(struct instance *inst, uint64_t now)
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
-	m->deadline = 0;
 	while (m->granted_chunks > m->target_chunks && (c = highest_takeable(inst)) != 0) {
 		if (withdraw_chunk(inst, c, &err) < 0) {
+			/* The deadline stays: the next tick tries again. */
 			console_log(&inst->console, "memory: cannot take chunk %u: %s", c, err.msg);
 			break;
 		}
 		taken++;
 	}
+	if (m->granted_chunks <= m->target_chunks)
+		m->deadline = 0;
 	if (taken) {
 		m->chunks_taken += taken;
 		mailbox_notify(inst);
@@ -226,31 +230,37 @@ void memory_tick(struct instance *inst, uint64_t now)
 	pthread_mutex_unlock(&m->lock);
 }
 
-int memory_release(struct instance *inst, uint32_t first, uint32_t count)
+bool memory_release(struct instance *inst, uint32_t first, uint32_t count, int32_t *ret)
 {
 	struct memory_state *m = &inst->memory;
+	bool running = true;
 	struct vmm_error err;
-	int rc = EXO_HVC_OK;
 
 	pthread_mutex_lock(&m->lock);
+	*ret = EXO_HVC_OK;
 	if (first < m->min_chunks || first >= m->max_chunks || count > m->max_chunks - first)
-		rc = EXO_HVC_EINVAL;
-	for (uint32_t c = first; rc == EXO_HVC_OK && c < first + count; c++)
+		*ret = EXO_HVC_EINVAL;
+	for (uint32_t c = first; *ret == EXO_HVC_OK && c < first + count; c++)
 		if (!guest_chunk_granted(&inst->mem, c))
-			rc = EXO_HVC_EINVAL;
-	for (uint32_t c = first; rc == EXO_HVC_OK && c < first + count; c++) {
+			*ret = EXO_HVC_EINVAL;
+	for (uint32_t c = first; *ret == EXO_HVC_OK && c < first + count; c++) {
+		/*
+		 * The host refused to remove a slot: the chunks before it are
+		 * gone and this one is not, which the call cannot express.
+		 */
 		if (withdraw_chunk(inst, c, &err) < 0) {
-			console_log(&inst->console, "memory: cannot release chunk %u: %s", c,
-				    err.msg);
-			rc = EXO_HVC_EINVAL;
+			instance_stop(inst, "memory: cannot release chunk %u: %s", c, err.msg);
+			running = false;
 			break;
 		}
 		m->chunks_released++;
 	}
+	if (*ret == EXO_HVC_OK && count)
+		__atomic_fetch_add(&m->mailbox->seq, 1, __ATOMIC_RELEASE);
 	if (m->granted_chunks <= m->target_chunks)
 		m->deadline = 0;
 	pthread_mutex_unlock(&m->lock);
-	return rc;
+	return running;
 }
 
 void memory_stats(struct instance *inst, struct memory_stats *out)

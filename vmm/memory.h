@@ -68,17 +68,20 @@ void memory_stats(struct instance *inst, struct memory_stats *out);
 
 /*
  * EXO_HVC_CHUNK_RELEASE: the guest gives chunks [first, first + count)
- * back.  Returns the call's result (EXO_HVC_OK or EXO_HVC_EINVAL).
+ * back.  *ret is the call's result (EXO_HVC_OK or EXO_HVC_EINVAL, and
+ * then nothing was released).  False if the host failed half-way and
+ * the instance was stopped.
  */
-int memory_release(struct instance *inst, uint32_t first, uint32_t count);
+bool memory_release(struct instance *inst, uint32_t first, uint32_t count, int32_t *ret);
 
 /* Tell the guest its total parked time (the CPU quota layer's). */
 void memory_note_parked(struct instance *inst, uint64_t parked_ns);
 
 /*
  * The guest touched guest-physical gpa, which has no memory behind it:
- * true (and the instance stopped, with the reason) if gpa lies in a chunk
- * the instance had and no longer has.
+ * true (and the instance stopped, with the reason) if gpa lies below
+ * memory_max in a chunk not granted now (taken, given back, or not yet
+ * granted).
  */
 bool memory_withdrawn_access(struct instance *inst, uint64_t gpa);
 
