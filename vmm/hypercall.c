@@ -61,15 +61,12 @@ static enum vmm_action hvc_console(struct instance *inst, uint64_t gpa)
 static enum vmm_action hvc_chunk_release(struct instance *inst, uint64_t gpa)
 {
 	struct exo_hvc_chunk_release *req = request(inst, "chunk_release", gpa, sizeof(*req));
-
 	int32_t ret;
-	enum vmm_action action;
 
-	if (!req)
+	if (!req || !memory_release(inst, req->first, req->count, &ret))
 		return VMM_END;
-	action = memory_release(inst, req->first, req->count, &ret);
 	req->ret = ret;
-	return action;
+	return VMM_CONTINUE;
 }
 
 static const hypercall_fn hypercalls[EXO_HVC_NCALLS] = {

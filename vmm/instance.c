@@ -128,6 +128,7 @@ static enum vmm_action handle_exit(struct instance *inst, const struct vmm_exit 
 	case VMM_EXIT_SHUTDOWN:
 		return instance_stop(inst, "triple fault (shutdown)");
 	case VMM_EXIT_KICKED:
+		memory_take_due(inst);
 		wait_while_parked(inst);
 		if (!atomic_load(&inst->stop_requested))
 			return VMM_CONTINUE;

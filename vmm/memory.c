@@ -198,17 +198,39 @@ static uint32_t highest_takeable(const struct instance *inst)
 	return 0;
 }
 
+/*
+ * Past the deadline the vCPU is kicked out of the guest, and its own
+ * thread takes the chunks (memory_take_due) before it enters again: the
+ * guest never runs between a slot's removal and the interrupt that tells
+ * it, so a kernel that takes the interrupt first never touches a chunk
+ * it no longer has.
+ */
 void memory_tick(struct instance *inst, uint64_t now)
+{
+	struct memory_state *m = &inst->memory;
+	bool kick;
+
+	pthread_mutex_lock(&m->lock);
+	kick = m->deadline && now >= m->deadline && !m->take_due;
+	if (kick)
+		m->take_due = true;
+	pthread_mutex_unlock(&m->lock);
+	if (kick)
+		inst->backend->kick(inst->vm);
+}
+
+void memory_take_due(struct instance *inst)
 {
 	struct memory_state *m = &inst->memory;
 	struct vmm_error err;
 	uint32_t taken = 0, c;
 
 	pthread_mutex_lock(&m->lock);
-	if (!m->deadline || now < m->deadline) {
+	if (!m->take_due) {
 		pthread_mutex_unlock(&m->lock);
 		return;
 	}
+	m->take_due = false;
 	while (m->granted_chunks > m->target_chunks && (c = highest_takeable(inst)) != 0) {
 		if (withdraw_chunk(inst, c, &err) < 0) {
 			/* The deadline stays: the next tick tries again. */

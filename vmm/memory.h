@@ -34,6 +34,7 @@ struct memory_state {
 	uint32_t min_chunks, max_chunks, target_chunks, granted_chunks;
 	uint64_t revoke_deadline_ns; /* time a guest has to reach a lower target */
 	uint64_t deadline;	     /* CLOCK_MONOTONIC ns; 0: nothing owed */
+	bool take_due;		     /* past it: the vCPU thread takes chunks */
 	uint64_t chunks_released, chunks_taken;
 };
 
@@ -61,8 +62,13 @@ void memory_destroy(struct instance *inst);
 int memory_set_target(struct instance *inst, uint64_t bytes,
 		      struct vmm_error *err);
 
-/* Past the deadline, take by force what the guest still owes. */
+/*
+ * Past the deadline, have what the guest still owes taken by force: the
+ * vCPU is kicked out of the guest, and memory_take_due() does it.
+ */
 void memory_tick(struct instance *inst, uint64_t now_ns);
+/* On the vCPU's thread, out of the guest: take what memory_tick found due. */
+void memory_take_due(struct instance *inst);
 
 void memory_stats(struct instance *inst, struct memory_stats *out);
 

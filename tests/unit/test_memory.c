@@ -40,7 +40,7 @@ struct slot {
 
 struct vmm_vm {
 	struct slot slot[SLOTS];
-	unsigned maps, unmaps, interrupts;
+	unsigned maps, unmaps, interrupts, kicks;
 	uint8_t vector;
 	bool fail; /* map_memory and unmap_memory fail */
 };
@@ -84,11 +84,17 @@ static int fake_interrupt(struct vmm_vm *v, uint8_t vector,
 	return 0;
 }
 
+static void fake_kick(struct vmm_vm *v)
+{
+	v->kicks++;
+}
+
 static const struct vmm_backend fake_backend = {
     .name = "fake",
     .map_memory = fake_map,
     .unmap_memory = fake_unmap,
     .interrupt = fake_interrupt,
+    .kick = fake_kick,
 };
 
 /* The double for instance.c's: record why the instance would stop. */
@@ -240,13 +246,27 @@ static void assert_unchanged(const struct snapshot *before, const char *what)
 		      "%s: the backend was called", what);
 }
 
+/*
+ * A tick of the scheduler's clock, then what the vCPU's thread does once
+ * kicked out of the guest.  A tick past the deadline kicks the vCPU once.
+ */
+static void tick_and_take(uint64_t now)
+{
+	unsigned kicks = vm.kicks;
+	bool due = inst.memory.deadline && now >= inst.memory.deadline;
+
+	memory_tick(&inst, now);
+	ck_assert_uint_eq(vm.kicks, kicks + due);
+	memory_take_due(&inst);
+}
+
 /* A tick that must take nothing. */
 static void assert_tick_takes_nothing(uint64_t now)
 {
 	struct snapshot before;
 
 	take_snapshot(&before);
-	memory_tick(&inst, now);
+	tick_and_take(now);
 	assert_unchanged(&before, "memory_tick");
 }
 
@@ -410,7 +430,7 @@ START_TEST(test_forced)
 {
 	set_target(20 * MiB);
 	inst.mem.host[gpa_of(12)] = MARK;
-	memory_tick(&inst, PAST);
+	tick_and_take(PAST);
 	assert_granted_below(10); /* the highest went: 10..15 */
 	ck_assert_uint_eq(inst.mem.host[gpa_of(12)], 0);
 	ck_assert_uint_eq(stats().chunks_taken, 6);
@@ -427,7 +447,7 @@ START_TEST(test_forced_to_min)
 {
 	ck_assert_int_eq(release(9, 2), EXO_HVC_OK);
 	set_target(MIN_CHUNKS * CHUNK);
-	memory_tick(&inst, PAST);
+	tick_and_take(PAST);
 	assert_granted_below(MIN_CHUNKS);
 	ck_assert_uint_eq(stats().chunks_taken, START_CHUNKS - MIN_CHUNKS - 2);
 	ck_assert_uint_eq(stats().chunks_released, 2);
@@ -441,7 +461,7 @@ START_TEST(test_grow_after_take)
 {
 	set_target(20 * MiB);
 	inst.mem.host[gpa_of(12)] = MARK;
-	memory_tick(&inst, PAST);
+	tick_and_take(PAST);
 	set_target(32 * MiB);
 	assert_granted_below(START_CHUNKS);
 	ck_assert_uint_eq(inst.mem.host[gpa_of(12)], 0);
@@ -477,7 +497,7 @@ START_TEST(test_withdrawn_access)
 
 	ck_assert_int_eq(release(15, 1), EXO_HVC_OK);
 	set_target(20 * MiB);
-	memory_tick(&inst, PAST);
+	tick_and_take(PAST);
 
 	ck_assert(memory_withdrawn_access(&inst, gpa_of(12) + 0x123));
 	ck_assert_uint_eq(stops, 1);
@@ -515,7 +535,7 @@ START_TEST(test_failing_unmap)
 
 	set_target(8 * MiB);
 	take_snapshot(&before);
-	memory_tick(&inst, PAST);
+	tick_and_take(PAST);
 	assert_granted_below(START_CHUNKS);
 	ck_assert_ptr_nonnull(guest_ptr(&inst.mem, gpa_of(15), CHUNK));
 	ck_assert_uint_eq(stats().chunks_taken, 0);
@@ -523,7 +543,7 @@ START_TEST(test_failing_unmap)
 
 	/* The debt stands: once the host recovers, the next tick takes it. */
 	vm.fail = false;
-	memory_tick(&inst, PAST);
+	tick_and_take(PAST);
 	assert_granted_below(4);
 	ck_assert_uint_eq(stats().chunks_taken, START_CHUNKS - 4);
 }
