@@ -296,20 +296,21 @@ void frames_reposs_end(struct env *e)
 }
 
 /*
- * Highest frames first: chunks leaving the machine are the highest, so
- * what e holds there goes before anything else (vital or not: it cannot
- * stay), then non-vital data frames.
+ * What e holds in chunks leaving the machine goes first (vital or not: it
+ * cannot stay), then non-vital data frames, lowest first.
  */
 uint64_t frames_repossess(struct env *e, uint64_t want)
 {
 	uint64_t taken = 0, lo, hi;
-	bool leaving = chunks_withdraw_range(&lo, &hi);
 
-	for (uint32_t f = (uint32_t)frametab.nframes; f-- > 0 && taken < want;) {
-		bool in_range = leaving && FRAME_PA(f) >= lo && FRAME_PA(f) < hi;
-
-		if (!owned_by(f, e, true, false) &&
-		    !(in_range && owned_by(f, e, true, true)))
+	if (chunks_withdraw_range(&lo, &hi))
+		for (uint32_t f = PA_FRAME(lo); f < PA_FRAME(hi) && taken < want; f++)
+			if (owned_by(f, e, true, false) || owned_by(f, e, true, true)) {
+				frames_reposs_take(e, f);
+				taken++;
+			}
+	for (uint32_t f = 0; f < frametab.nframes && taken < want; f++) {
+		if (!owned_by(f, e, true, false))
 			continue;
 		frames_reposs_take(e, f);
 		taken++;

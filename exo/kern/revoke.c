@@ -76,8 +76,8 @@ static bool repossess(struct env *e)
 {
 	struct exo_uenv *u = env_uenv(e);
 	uint64_t over = quota_over(&e->frames);
-	/* Frames in leaving chunks are the highest: taking this many from
-	 * the top covers both debts. */
+	/* frames_repossess takes those in leaving chunks first: this many
+	 * covers both debts. */
 	uint64_t frames_owed = over > e->withdraw_held ? over : e->withdraw_held;
 	uint64_t slots_owed = quota_over(&e->slots);
 	uint64_t taken;
