@@ -52,7 +52,8 @@ d 4 25 0.25"
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-bench.XXXXXX")
 exovmm_pid=
 trap '[ -z "$exovmm_pid" ] || kill "$exovmm_pid" 2>/dev/null; rm -rf "$work"' EXIT
-hz=$(getconf CLK_TCK)
+. "$(dirname "$0")/../experiments/host.sh"
+hz=$host_hz
 
 if [ ! -w /dev/kvm ]; then
 	echo "bench: /dev/kvm is not usable; no CPU quota rows" >&2
@@ -79,12 +80,6 @@ thread_times() { # PID
 			$1 == "voluntary_ctxt_switches:" { wakeups = $2 }
 			END { print tid, cpu, wakeups }' "$task/stat" "$task/status" 2>/dev/null || true
 	done
-}
-
-# "BUSY IDLE": seconds all the host's CPUs spent busy and idle so far
-# (/proc/stat; idle counts iowait).
-host_busy() {
-	awk -v hz="$hz" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz, ($5 + $6) / hz }' /proc/stat
 }
 
 # Seconds since the epoch, to the nanosecond.

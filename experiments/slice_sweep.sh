@@ -42,13 +42,8 @@ RETRIES=3
 RETRY_WAIT=10		    # s
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-slice.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-hz=$(getconf CLK_TCK)
 
-# Busy seconds of all the host's CPUs so far (/proc/stat: all but idle
-# and iowait).
-host_busy() {
-	awk -v hz="$hz" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
-}
+. "$(dirname "$0")/host.sh" # host_busy
 
 # One run: SLICE ms, burn for SECONDS; prints "LOOPS CPU_S TICKS OTHERS":
 # burn loops of both envs, the vCPU thread's CPU seconds, the kernel's
