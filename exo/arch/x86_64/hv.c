@@ -37,23 +37,31 @@ void hv_detect(void)
 		hv.kind = HV_NONE;
 }
 
+/*
+ * A call's request is a static of the kernel image, so its physical
+ * address is KERN_V2P's, known below 4 GiB as outl needs.
+ */
+#define HVC_REQUEST static __attribute__((aligned(EXO_HVC_REQUEST_ALIGN)))
+
+static void hvc_issue(enum exo_hvc_call call, const void *req)
+{
+	outl(EXO_HVC_PORT(call), (uint32_t)KERN_V2P(req));
+}
+
 int32_t hvc_console(uint64_t buf, uint32_t len)
 {
-	/* Static: its physical address is KERN_V2P's, known below 4 GiB. */
-	static struct exo_hvc_console req
-	    __attribute__((aligned(EXO_HVC_REQUEST_ALIGN)));
+	HVC_REQUEST struct exo_hvc_console req;
 
 	req = (struct exo_hvc_console){.buf = buf, .len = len};
-	outl(EXO_HVC_PORT(EXO_HVC_CONSOLE), (uint32_t)KERN_V2P(&req));
+	hvc_issue(EXO_HVC_CONSOLE, &req);
 	return req.ret;
 }
 
 int32_t hvc_chunk_release(uint32_t first, uint32_t count)
 {
-	static struct exo_hvc_chunk_release req
-	    __attribute__((aligned(EXO_HVC_REQUEST_ALIGN)));
+	HVC_REQUEST struct exo_hvc_chunk_release req;
 
 	req = (struct exo_hvc_chunk_release){.first = first, .count = count};
-	outl(EXO_HVC_PORT(EXO_HVC_CHUNK_RELEASE), (uint32_t)KERN_V2P(&req));
+	hvc_issue(EXO_HVC_CHUNK_RELEASE, &req);
 	return req.ret;
 }
