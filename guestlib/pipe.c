@@ -36,9 +36,11 @@
  * offered the ring keeps it until no env is counted at all, because the
  * processes it was handed to hold nothing the VM layer knows of: such
  * rings are looked at again at each libos_pipe, libos_close and
- * withdrawal (sweep()).  An env that died holding an end is struck off
- * only when someone waits on it, so a ring it held may stay until this
- * process ends.  If this process ends first, the connected ends find
+ * withdrawal, and when a child is reaped (sweep()).  An env that died
+ * holding an end is struck off when someone waits on it, or when it was
+ * our child and we reap it (pipe_env_gone); an env of another process's
+ * that died holding one keeps the ring until then, or until this process
+ * ends.  If this process ends first, the connected ends find
  * their pages gone (zeroed pages fill in, with no magic word) and see
  * end of file.
  */
@@ -453,6 +455,18 @@ static void sweep(void)
 {
 	for (unsigned i = 0; i < RINGS_MAX; i++)
 		ring_unref(&rings[i]);
+}
+
+void pipe_env_gone(exo_envid_t env)
+{
+	for (unsigned i = 0; i < RINGS_MAX; i++) {
+		struct ring *r = &rings[i];
+
+		if (r->state == RING_OPEN && r->exported &&
+		    r->shm.owner == self())
+			holder_prune(r->hdr, env);
+	}
+	sweep();
 }
 
 /* Descriptors for n ends of r of the given kinds, all or none; r is in

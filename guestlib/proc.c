@@ -72,17 +72,19 @@ static long ended(long env_slot, int *code, exo_envid_t *id)
 	return s.state == EXO_ENV_STATE_DEAD;
 }
 
-/* Reap a dead child: the table's if forked, the loader's if spawned. */
-static void reap_slot(long env_slot)
+/* Reap the dead child id: the table's if forked, the loader's if
+ * spawned; then the pipe rings it may have held. */
+static void reap_slot(long env_slot, exo_envid_t id)
 {
 	struct proc_entry *p = entry_of(env_slot);
 
 	if (p) {
 		reap(p);
-		return;
+	} else {
+		libos_spawn_free(env_slot);
+		sys_cap_drop(env_slot);
 	}
-	libos_spawn_free(env_slot);
-	sys_cap_drop(env_slot);
+	pipe_env_gone(id);
 }
 
 /*
@@ -99,7 +101,7 @@ static long poll_child(long slot, int *status, exo_envid_t *donate)
 		*donate = id;
 	if (done <= 0)
 		return done;
-	reap_slot(slot);
+	reap_slot(slot, id);
 	if (status)
 		*status = code;
 	return 1;

@@ -179,6 +179,10 @@ struct proc_entry *proc_add(long env_slot, enum proc_kind kind);
  * and its ENV capability. */
 void proc_forget(struct proc_entry *p);
 
+/* pipe.c: env (a child we reaped) is gone: strike it off the rings we
+ * made, and let go of those no one holds any more. */
+void pipe_env_gone(exo_envid_t env);
+
 /* ---- In a forked child: forget what was only the parent's --------------- */
 void proc_fork_child(void);
 void libos_spawn_fork_child(void);
