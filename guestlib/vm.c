@@ -532,9 +532,12 @@ static long ready_range(uint64_t va, uint64_t len)
 bool vm_batch_unmap(struct pte_batch *b, uint64_t va)
 {
 	struct vm_page_ref ref;
+	/* Read before queueing: a full batch is flushed at once, and the
+	 * entry would then read as not present. */
+	bool mapped = page_ref(vm_pte(va), &ref);
 
 	pte_batch_add(b, va, 0, 0, 0);
-	if (!page_ref(vm_pte(va), &ref) || !vmf_put(ref))
+	if (!mapped || !vmf_put(ref))
 		return false;
 	vm.stats.pages_mapped--;
 	return true;
