@@ -3,7 +3,8 @@
  * (guestlib/vm.c): demand-zero regions, bad arguments, protection
  * changes with the application's fault handler (a write barrier, as the
  * Appel-Li uses have), the accessed and dirty bits read
- * through the page-table view, and release giving frames back.
+ * through the page-table view, and release giving frames back, however
+ * many pages.
  */
 #include "libos.h"
 #include "t_util.h"
@@ -11,6 +12,8 @@
 #define REGION_VA T_VA(0)
 #define REGION_PAGES 16
 #define OUTSIDE_VA T_VA(1) /* in no region */
+#define BIG_VA T_VA(2)
+#define BIG_PAGES 200 /* three batches of unmaps, and part of a fourth */
 #define PAGE(i) (REGION_VA + (uint64_t)(i)*EXO_PAGE_SIZE)
 #define RW (VM_PROT_READ | VM_PROT_WRITE)
 
@@ -110,12 +113,37 @@ static void release(void)
 	       "the range can be reserved again, and reads zero");
 }
 
+/*
+ * A region of more pages than one batch of unmaps holds: a batch that
+ * fills is flushed at once, and each page's frame must still be let go
+ * (once, one page in every batch stayed held).
+ */
+static void release_batches(void)
+{
+	struct vm_stats before, populated, after;
+
+	vm_get_stats(&before);
+	tap_ok(vm_reserve(BIG_VA, BIG_PAGES * EXO_PAGE_SIZE, RW, 0) == 0 &&
+		       vm_populate(BIG_VA, BIG_PAGES * EXO_PAGE_SIZE) == 0,
+	       "reserve and populate %u pages", BIG_PAGES);
+	vm_get_stats(&populated);
+	tap_ok(vm_release(BIG_VA, BIG_PAGES * EXO_PAGE_SIZE) == 0,
+	       "release them");
+	vm_get_stats(&after);
+	tap_ok(populated.pages_mapped == before.pages_mapped + BIG_PAGES &&
+		       after.pages_mapped == before.pages_mapped,
+	       "every frame is let go (%lu mapped, %lu, then %lu)",
+	       before.pages_mapped, populated.pages_mapped,
+	       after.pages_mapped);
+}
+
 int main(void)
 {
-	tap_plan(18);
+	tap_plan(21);
 	demand_zero();
 	bits();
 	protection();
 	release();
+	release_batches();
 	return tap_done();
 }
