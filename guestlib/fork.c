@@ -92,13 +92,11 @@ static long copy_private(long child)
 {
 	uint64_t priv = private_pages();
 	uint64_t pages = priv + LIBOS_UPCALL_STACK_PAGES;
-	long slot = sys_frame_alloc(EXO_FRAME_ANY, pages), err;
+	long slot = sys_frame_alloc(EXO_FRAME_ANY, pages, EXO_FRAME_VITAL), err;
 
 	if (slot < 0)
 		return slot;
-	err = sys_frame_vital(slot, true);
-	if (!err)
-		err = libos_map(EXO_SLOT_SELF, LIBOS_SPAWN_WINDOW, slot, 0,
+	err = libos_map(EXO_SLOT_SELF, LIBOS_SPAWN_WINDOW, slot, 0,
 				(unsigned)priv, EXO_MAP_READ | EXO_MAP_WRITE);
 	if (!err) {
 		memcpy((void *)LIBOS_SPAWN_WINDOW, __libos_private_start,

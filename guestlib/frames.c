@@ -95,17 +95,11 @@ long vmf_init(void)
 	struct exo_cap_info img;
 
 	st.next_pages = VM_CHUNK_MIN;
-	/* The image and stack the kernel or our parent's loader gave us. */
+	/* The image and stack the kernel or our parent's loader gave us
+	 * (vital: both allocate them so). */
 	if (sys_cap_info(EXO_SLOT_IMAGE, &img) != E_OK ||
 	    img.type != EXO_CAP_FRAME)
 		return E_OK;
-	/*
-	 * Code and data the program cannot get back from anywhere: when the
-	 * kernel takes frames by force, it must take others.  (A spawned
-	 * child's image is its parent's to mark: it holds no CONTROL.)
-	 */
-	if (img.rights & EXO_R_CONTROL)
-		sys_frame_vital(EXO_SLOT_IMAGE, true);
 	return chunk_add(EXO_SLOT_IMAGE, img.base, img.count,
 			 (img.rights & EXO_R_FREE) != 0,
 			 VM_POOL_PRIVATE, PAGE_USED) < 0
@@ -128,18 +122,18 @@ uint64_t vmf_quota_room(void)
 static long chunk_new(enum vm_pool pool)
 {
 	uint64_t pages = st.next_pages, room = vmf_quota_room();
+	unsigned flags = pool == VM_POOL_VITAL ? EXO_FRAME_VITAL : 0;
 	struct exo_cap_info info;
 	long slot = -E_NOMEM, idx;
 
 	if (pages > room)
 		pages = room;
-	while (pages > 0 &&
-	       (slot = sys_frame_alloc(EXO_FRAME_ANY, pages)) == -E_NOMEM)
+	while (pages > 0 && (slot = sys_frame_alloc(EXO_FRAME_ANY, pages,
+						    flags)) == -E_NOMEM)
 		pages /= 2; /* no run that long free: take a shorter one */
 	if (slot < 0)
 		return slot;
 	if (sys_cap_info(slot, &info) != E_OK ||
-	    (pool == VM_POOL_VITAL && sys_frame_vital(slot, true) != E_OK) ||
 	    (idx = chunk_add(slot, info.base, pages, true, pool,
 			     PAGE_FREE)) < 0) {
 		sys_frame_free(slot, 0, EXO_FRAME_REST);

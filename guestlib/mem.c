@@ -18,14 +18,14 @@ long libos_map(long env_slot, uint64_t va, long slot, unsigned first,
 	return b.err;
 }
 
-long libos_map_new(uint64_t va, unsigned pages, unsigned perm)
+long libos_map_new(uint64_t va, unsigned pages, unsigned perm, unsigned flags)
 {
 	long slot, err;
 
 	if (pages == 0 || pages > EXO_FRAME_ALLOC_MAX ||
 	    va % EXO_PAGE_SIZE != 0)
 		return -E_INVAL;
-	slot = sys_frame_alloc(EXO_FRAME_ANY, pages);
+	slot = sys_frame_alloc(EXO_FRAME_ANY, pages, flags);
 	if (slot < 0)
 		return slot;
 	err = libos_map(EXO_SLOT_SELF, va, slot, 0, pages, perm);
@@ -48,16 +48,32 @@ void pte_batch_flush(struct pte_batch *b)
 		b->err = done;
 	else if ((unsigned long)done < b->n)
 		b->err = b->op[done].result;
+	for (long i = 0; i < done; i++)
+		if (b->put[i].chunk >= 0 && vm_page_unmapped(b->put[i]))
+			b->freed++;
 	b->n = 0;
+}
+
+static void queue(struct pte_batch *b, struct exo_pte_op op,
+		  struct vm_page_ref put)
+{
+	if (b->err)
+		return;
+	b->put[b->n] = put;
+	b->op[b->n++] = op;
+	if (b->n == PTE_BATCH_OPS)
+		pte_batch_flush(b);
 }
 
 void pte_batch_add(struct pte_batch *b, uint64_t va, long slot, unsigned index,
 		   unsigned perm)
 {
-	if (b->err)
-		return;
-	b->op[b->n++] = (struct exo_pte_op){va, (uint32_t)slot, index, perm,
-					     -E_INVAL};
-	if (b->n == PTE_BATCH_OPS)
-		pte_batch_flush(b);
+	queue(b, (struct exo_pte_op){va, (uint32_t)slot, index, perm, -E_INVAL},
+	      VM_PAGE_NONE);
+}
+
+void pte_batch_unmap_put(struct pte_batch *b, uint64_t va,
+			 struct vm_page_ref page)
+{
+	queue(b, (struct exo_pte_op){.va = va, .result = -E_INVAL}, page);
 }

@@ -15,11 +15,10 @@ static long pct_stack_init(void)
 	if (pct_stack_ready)
 		return E_OK;
 	slot = libos_map_new(LIBOS_PCT_STACK_BASE, LIBOS_PCT_STACK_PAGES,
-			     EXO_MAP_READ | EXO_MAP_WRITE);
+			     EXO_MAP_READ | EXO_MAP_WRITE, EXO_FRAME_VITAL);
+	/* Repossessed, the next call in would fault: vital. */
 	if (slot < 0)
 		return slot;
-	/* Repossessed, the next call in would fault: taken last. */
-	sys_frame_vital(slot, true);
 	/* The kernel starts %rsp here; the stack grows down from its top. */
 	libos_uenv->pct_stack =
 		LIBOS_PCT_STACK_BASE + LIBOS_PCT_STACK_PAGES * EXO_PAGE_SIZE;

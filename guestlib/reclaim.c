@@ -120,7 +120,6 @@ vm_policy_fn vm_set_policy(vm_policy_fn fn)
 static uint64_t evict(const uint64_t *va, unsigned n, bool demanded)
 {
 	struct pte_batch b = {.env = EXO_SLOT_SELF};
-	uint64_t done = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct region *r = victim_region(va[i], demanded);
@@ -128,12 +127,11 @@ static uint64_t evict(const uint64_t *va, unsigned n, bool demanded)
 		if (!r)
 			continue;
 		save_if_dirty(r, va[i]);
-		if (vm_batch_unmap(&b, va[i]))
-			done++;
+		vm_batch_unmap(&b, va[i]);
 	}
 	pte_batch_flush(&b);
-	rc.pages_evicted += done;
-	return done;
+	rc.pages_evicted += b.freed;
+	return b.freed;
 }
 
 /* Evict up to want pages the policy picks; how many went. */

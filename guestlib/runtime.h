@@ -21,16 +21,32 @@ extern char __libos_image_end[];
 /* ---- mem.c: SYS_PTE_SET ops for one env, sent in batches --------------- */
 #define PTE_BATCH_OPS 64
 
+/* A page of the VM layer's frames (frames.c): chunk and index. */
+struct vm_page_ref {
+	int chunk;
+	unsigned index;
+};
+
+#define VM_PAGE_NONE ((struct vm_page_ref){-1, 0})
+
 struct pte_batch {
 	long env; /* the env slot the ops apply to */
 	struct exo_pte_op op[PTE_BATCH_OPS];
+	/* Per op: the page whose frame is let go once the op is done (an
+	 * unmap), or VM_PAGE_NONE.  Not before: until then the frame is
+	 * still mapped, and must not be handed out again. */
+	struct vm_page_ref put[PTE_BATCH_OPS];
 	unsigned n;
-	long err; /* the first failure; later ops are dropped */
+	uint64_t freed; /* frames let go, their unmaps done */
+	long err;	/* the first failure; later ops are dropped */
 };
 
 /* Queue an op (sending the batch when full); flush sends what is left. */
 void pte_batch_add(struct pte_batch *b, uint64_t va, long slot, unsigned index,
 		   unsigned perm);
+/* Queue the unmapping of va, and let page's frame go once it is done. */
+void pte_batch_unmap_put(struct pte_batch *b, uint64_t va,
+			 struct vm_page_ref page);
 void pte_batch_flush(struct pte_batch *b);
 
 /* ---- vm.c: what the rest of the runtime sees of the VM layer ------------ */
@@ -71,11 +87,6 @@ bool vm_busy(void);
 #define VM_CHILDREN_MAX 64 /* forked children tracked at once (a mask) */
 
 enum vm_pool { VM_POOL_PRIVATE, VM_POOL_SHARED, VM_POOL_VITAL, VM_NPOOLS };
-
-struct vm_page_ref {
-	int chunk;
-	unsigned index;
-};
 
 long vmf_init(void);
 /* A page for pool; *fresh says whether the kernel zeroed it just now. */
@@ -120,13 +131,15 @@ uint64_t vmf_resync(void (*mapped)(void *arg, int chunk, uint8_t *bits),
 		    void *arg);
 
 /*
- * vm.c: queue the unmapping of va and let its frame go (false if it was
- * let go already), or its re-mapping with its region's protection (which
- * clears the accessed and dirty bits; false if the region allows no
- * access).  vm_note_lost: the kernel took that many mapped pages.
+ * vm.c: queue the unmapping of va, its frame let go once that is done
+ * (b->freed counts them); or its re-mapping with its region's protection
+ * (which clears the accessed and dirty bits; false if the region allows
+ * no access).  vm_page_unmapped: the batch did unmap page (true if its
+ * frame went free).  vm_note_lost: the kernel took that many mapped pages.
  */
-bool vm_batch_unmap(struct pte_batch *b, uint64_t va);
+void vm_batch_unmap(struct pte_batch *b, uint64_t va);
 bool vm_batch_remap(struct pte_batch *b, uint64_t va);
+bool vm_page_unmapped(struct vm_page_ref page);
 void vm_note_lost(uint64_t pages);
 
 /* ---- reclaim.c: the VM layer's side of revocation ------------------------ */

@@ -272,7 +272,9 @@ static long parse_elf(struct image *img)
  */
 static long load_image(long child, const struct image *img)
 {
-	long frames = sys_frame_alloc(EXO_FRAME_ANY, img->pages), err;
+	/* Code and data the child cannot get back from anywhere. */
+	long frames = sys_frame_alloc(EXO_FRAME_ANY, img->pages, EXO_FRAME_VITAL),
+	     err;
 	unsigned stack_first = img->pages - EXO_USER_STACK_PAGES;
 
 	if (frames < 0)

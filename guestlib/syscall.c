@@ -88,9 +88,10 @@ long sys_cap_drop(long slot)
 	return invoke(SYS_CAP_DROP, slot, 0, 0, 0, 0, 0);
 }
 
-long sys_frame_alloc(uint64_t paddr, uint64_t count)
+long sys_frame_alloc(uint64_t paddr, uint64_t count, unsigned flags)
 {
-	return invoke(SYS_FRAME_ALLOC, (long)paddr, (long)count, 0, 0, 0, 0);
+	return invoke(SYS_FRAME_ALLOC, (long)paddr, (long)count, flags, 0, 0,
+		      0);
 }
 
 long sys_frame_free(long slot, uint64_t first, uint64_t count)

@@ -48,11 +48,10 @@ long libos_upcall_init(void)
 	if (upcall_stack_ready)
 		return E_OK;
 	slot = libos_map_new(LIBOS_UPCALL_STACK_BASE, LIBOS_UPCALL_STACK_PAGES,
-			     EXO_MAP_READ | EXO_MAP_WRITE);
+			     EXO_MAP_READ | EXO_MAP_WRITE, EXO_FRAME_VITAL);
+	/* Repossessed, it would kill us at the next upcall: vital. */
 	if (slot < 0)
 		return slot;
-	/* Repossessed, it would kill us at the next upcall: taken last. */
-	sys_frame_vital(slot, true);
 	libos_uenv->upcall_stack_base = LIBOS_UPCALL_STACK_BASE;
 	libos_uenv->upcall_stack_size =
 		LIBOS_UPCALL_STACK_PAGES * EXO_PAGE_SIZE;

@@ -529,15 +529,19 @@ static long ready_range(uint64_t va, uint64_t len)
 	return E_OK;
 }
 
-bool vm_batch_unmap(struct pte_batch *b, uint64_t va)
+void vm_batch_unmap(struct pte_batch *b, uint64_t va)
 {
+	uint64_t pte = vm_pte(va);
 	struct vm_page_ref ref;
-	/* Read before queueing: a full batch is flushed at once, and the
-	 * entry would then read as not present. */
-	bool mapped = page_ref(vm_pte(va), &ref);
 
-	pte_batch_add(b, va, 0, 0, 0);
-	if (!mapped || !vmf_put(ref))
+	if (pte & EXO_PTE_PRESENT)
+		pte_batch_unmap_put(b, va,
+				    page_ref(pte, &ref) ? ref : VM_PAGE_NONE);
+}
+
+bool vm_page_unmapped(struct vm_page_ref page)
+{
+	if (!vmf_put(page))
 		return false;
 	vm.stats.pages_mapped--;
 	return true;

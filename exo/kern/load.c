@@ -124,7 +124,8 @@ static const char *give_image_frames(struct env *e, uint64_t pages,
 
 	if (pages > EXO_FRAME_ALLOC_MAX)
 		return "its image and stack exceed EXO_FRAME_ALLOC_MAX pages";
-	if (frames_alloc(e, EXO_FRAME_ANY, pages, 0, &c.base))
+	/* Code the env cannot get back from anywhere: vital, and low. */
+	if (frames_alloc(e, EXO_FRAME_ANY, pages, FT_VITAL, &c.base))
 		return "out of memory for its image and stack";
 	c.count = pages;
 	c.epoch = frametab.frames[PA_FRAME(c.base)].epoch;

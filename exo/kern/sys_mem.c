@@ -37,13 +37,17 @@ static bool frame_live(const struct cap *c, uint64_t index)
 			     c->epoch);
 }
 
-/* (paddr or EXO_FRAME_ANY, count) -> slot */
+/* (paddr or EXO_FRAME_ANY, count, flags) -> slot */
 SYSCALL_HANDLER(sys_frame_alloc)
 {
 	struct cap c = {.type = EXO_CAP_FRAME, .rights = FRAME_CAP_RIGHTS};
 	uint64_t pa;
-	int slot, err = frames_alloc(e, a[0], a[1], 0, &pa);
+	int slot, err;
 
+	if (a[2] & ~(uint64_t)EXO_FRAME_VITAL)
+		return -E_INVAL;
+	err = frames_alloc(e, a[0], a[1], a[2] & EXO_FRAME_VITAL ? FT_VITAL : 0,
+			   &pa);
 	if (err)
 		return err;
 	c.base = pa;
@@ -94,6 +98,9 @@ SYSCALL_HANDLER(sys_frame_vital)
 	if (err)
 		return err;
 	if (a[1] > 1)
+		return -E_INVAL;
+	/* Vital frames stay on the machine: see EXO_FRAME_VITAL. */
+	if (a[1] && PA_FRAME(c->base) + c->count > frametab.split)
 		return -E_INVAL;
 	for (uint64_t i = 0; i < c->count; i++) {
 		struct ft_frame *f = &frametab.frames[PA_FRAME(c->base) + i];

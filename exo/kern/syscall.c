@@ -44,6 +44,9 @@ static SYSCALL_HANDLER(sys_sysinfo)
 	    .frames_total = root_frames.limit,
 	    .frames_free = frametab.nfree,
 	    .initrd_size = boot_info.initrd_size,
+	    .vital_below = FRAME_PA(frametab.split < frametab.nframes
+					? frametab.split
+					: frametab.nframes),
 	};
 
 	return copy_to_user(e, a[0], &info, sizeof(info));

@@ -94,7 +94,7 @@ long sys_cap_derive(long slot, uint64_t rights, uint64_t offset,
 		    uint64_t count);
 long sys_cap_grant(long slot, long env_slot, uint64_t rights, long want);
 long sys_cap_drop(long slot);
-long sys_frame_alloc(uint64_t paddr, uint64_t count);
+long sys_frame_alloc(uint64_t paddr, uint64_t count, unsigned flags);
 long sys_frame_free(long slot, uint64_t first, uint64_t count);
 long sys_frame_vital(long slot, bool vital);
 long sys_pte_set(long env_slot, struct exo_pte_op *ops, unsigned long n);
@@ -125,11 +125,12 @@ _Noreturn void sys_pct_return(const uint64_t out[LIBOS_PCT_WORDS]);
 _Noreturn void libos_exit(int code);
 
 /* ---- Memory --------------------------------------------------------------
- * Allocate `pages` fresh frames (at most EXO_FRAME_ALLOC_MAX) and map them
- * at va in this env with perm (EXO_MAP_*).  Returns the frames' capability
- * slot, or a negative E_*, in which case nothing stays allocated.
+ * Allocate `pages` fresh frames (at most EXO_FRAME_ALLOC_MAX) with
+ * SYS_FRAME_ALLOC's flags (EXO_FRAME_*) and map them at va in this env
+ * with perm (EXO_MAP_*).  Returns the frames' capability slot, or a
+ * negative E_*, in which case nothing stays allocated.
  */
-long libos_map_new(uint64_t va, unsigned pages, unsigned perm);
+long libos_map_new(uint64_t va, unsigned pages, unsigned perm, unsigned flags);
 
 /*
  * Map pages [first, first + pages) of the FRAME or INITRD capability in

@@ -76,7 +76,7 @@ int main(void)
 	t_want("own status", r, 0);
 
 	/* ---- a freed capability, and its derived copy ---- */
-	s = sys_frame_alloc(EXO_FRAME_ANY, 2);
+	s = sys_frame_alloc(EXO_FRAME_ANY, 2, 0);
 	d = sys_cap_derive(s, EXO_R_ALL & ~EXO_R_CALL, 1, 1); /* every right */
 	tap_ok(s > 0 && d > 0, "two frames (slot %ld) and a copy of the second "
 			      "(slot %ld)", s, d);
@@ -108,7 +108,7 @@ int main(void)
 	t_want("mark the dead copy vital", sys_frame_vital(d, true), -E_BADCAP);
 
 	/* The same frames handed out again: the old copy stays dead. */
-	s2 = sys_frame_alloc(pa, 2);
+	s2 = sys_frame_alloc(pa, 2, 0);
 	tap_ok(s2 > 0, "the same frames allocated again by name: slot %ld",
 	       s2);
 	t_want("map the reallocated first frame",

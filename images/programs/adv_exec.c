@@ -161,7 +161,7 @@ int main(void)
 
 	/* Its own page, mapped both writable and (at a second address)
 	 * executable: what an env may do with its own frames. */
-	slot = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	slot = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	ops[0] = (struct exo_pte_op){SCRATCH_VA, (uint32_t)slot, 0,
 				     EXO_MAP_READ | EXO_MAP_WRITE, 0};
 	ops[1] = (struct exo_pte_op){SCRATCH_VA + EXO_PAGE_SIZE, (uint32_t)slot,

@@ -58,7 +58,7 @@ static bool holds_cpio_magic(uint64_t va)
 
 static void named(const char *what, uint64_t pa, uint64_t count, int err)
 {
-	long r = sys_frame_alloc(pa, count);
+	long r = sys_frame_alloc(pa, count, 0);
 
 	tap_ok(r == -err, "frame_alloc(0x%lx, %lu) of %s: %ld (want -%d)",
 	       (unsigned long)pa, (unsigned long)count, what, r, err);
@@ -103,7 +103,7 @@ int main(void)
 
 	/* good's boot frames, by name, one by one and as runs. */
 	for (unsigned k = 0; k < GOOD_FRAMES_TRIED; k++) {
-		long r = sys_frame_alloc(good - k * EXO_PAGE_SIZE, 1);
+		long r = sys_frame_alloc(good - k * EXO_PAGE_SIZE, 1, 0);
 
 		if (r == -E_BUSY)
 			busy++;
@@ -142,7 +142,7 @@ int main(void)
 	       (unsigned long)st1.frames_used);
 
 	/* Mapping with capabilities it does not have or cannot use. */
-	f = sys_frame_alloc(EXO_FRAME_ANY, 2);
+	f = sys_frame_alloc(EXO_FRAME_ANY, 2, 0);
 	tap_ok(f > EXO_SLOT_BOOT_SLICES, "own frames: slot %ld", f);
 	ro = sys_cap_derive(f, EXO_R_READ, 0, 2);
 	env_ro = sys_cap_derive(EXO_SLOT_SELF, EXO_R_READ, 0, 0);

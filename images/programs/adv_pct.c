@@ -42,7 +42,7 @@ int main(void)
 	uint64_t slices0;
 
 	tap_plan(19);
-	frames = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	frames = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	child = sys_env_create(16, 0);
 	self_pct = sys_pct_create(0xbad);
 	nocall = sys_cap_derive(self_pct, EXO_R_GRANT, 0, 0);

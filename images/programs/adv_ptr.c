@@ -137,7 +137,7 @@ int main(void)
 	tap_plan(50);
 	r = sys_sysinfo(&info0);
 	want("sysinfo into its own stack", r, 0);
-	slot = libos_map_new(PAGE_VA, 1, EXO_MAP_READ | EXO_MAP_WRITE);
+	slot = libos_map_new(PAGE_VA, 1, EXO_MAP_READ | EXO_MAP_WRITE, 0);
 	tap_ok(slot > 0, "one page at 0x%lx, nothing mapped above it: slot %ld",
 	       (unsigned long)PAGE_VA, slot);
 	child = sys_env_create(16, 0);

@@ -140,7 +140,7 @@ _Noreturn void child_main(struct mailbox *mb)
 			stack = s;
 	if (stack < 0 || sys_frame_vital(stack, true) != 0)
 		child_fail(mb, 2);
-	data = sys_frame_alloc(EXO_FRAME_ANY, CHILD_DATA);
+	data = sys_frame_alloc(EXO_FRAME_ANY, CHILD_DATA, 0);
 	if (data < 0 || sys_cap_info(data, &info) != 0)
 		child_fail(mb, 3);
 	for (unsigned i = 0; i < CHILD_DATA; i++)
@@ -211,8 +211,8 @@ static long spawn_child(long mb_slot)
 		if ((pte[n] = pte_of(v)) & EXO_PTE_PRESENT)
 			va[n++] = v;
 	child = sys_env_create(CHILD_FRAME_QUOTA, 1);
-	copies = sys_frame_alloc(EXO_FRAME_ANY, n);
-	stack = sys_frame_alloc(EXO_FRAME_ANY, CHILD_STACK_PAGES);
+	copies = sys_frame_alloc(EXO_FRAME_ANY, n, 0);
+	stack = sys_frame_alloc(EXO_FRAME_ANY, CHILD_STACK_PAGES, 0);
 	if (child < 0 || copies < 0 || stack < 0) {
 		tap_diag("env_create %ld, frame_alloc %ld and %ld", child,
 			 copies, stack);
@@ -278,7 +278,7 @@ int main(void)
 
 	tap_plan(14);
 	r = sys_sysinfo(&si);
-	mb_slot = libos_map_new(MAILBOX_VA, 1, EXO_MAP_READ | EXO_MAP_WRITE);
+	mb_slot = libos_map_new(MAILBOX_VA, 1, EXO_MAP_READ | EXO_MAP_WRITE, 0);
 	tap_ok(r == 0 && mb_slot > 0, "mailbox page mapped: slot %ld", mb_slot);
 
 	/* One of its own time slots for the child. */

@@ -78,7 +78,7 @@ int main(void)
 
 	tap_plan(29);
 	r = libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_probe_fault);
-	slot = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	slot = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	tap_ok(r == 0 && slot > 0, "handler installed, a frame in slot %ld",
 	       slot);
 	pte0 = *pte;

@@ -82,7 +82,7 @@ static void breakpoint(void)
 
 static void frame_cycle(void)
 {
-	long slot = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	long slot = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	struct exo_pte_op op = {.va = BENCH_PAGE, .slot = (uint32_t)slot,
 				.perm = EXO_MAP_READ | EXO_MAP_WRITE};
 
@@ -137,7 +137,7 @@ int main(void)
 	overhead = measure(NULL, empty);
 	report("null_syscall", measure(NULL, null_call));
 
-	page_slot = libos_map_new(BENCH_PAGE, 1, EXO_MAP_READ);
+	page_slot = libos_map_new(BENCH_PAGE, 1, EXO_MAP_READ, 0);
 	libos_set_handler(EXO_UPCALL_EXCEPTION, on_write_fault);
 	report("exc_pagefault", measure(protect, write_page));
 	libos_set_handler(EXO_UPCALL_EXCEPTION, on_breakpoint);

@@ -87,7 +87,7 @@ int main(void)
 		     (unsigned long)(*EXO_UVPT_ENTRY(EXO_UVPT, 4) &
 				     EXO_PTE_ADDR));
 
-	slot = libos_map_new(GOOD_VA, GOOD_PAGES, EXO_MAP_READ | EXO_MAP_WRITE);
+	slot = libos_map_new(GOOD_VA, GOOD_PAGES, EXO_MAP_READ | EXO_MAP_WRITE, 0);
 	ok(slot >= 0, "pattern pages mapped");
 	if (slot < 0)
 		sys_env_exit(LIBOS_EXIT_FAILURE);

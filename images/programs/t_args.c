@@ -86,7 +86,7 @@ static void lengths(void)
 {
 	uint64_t page = T_VA(1);
 	char *tail = (char *)(page + T_PAGE - CONS_TAIL);
-	long f = libos_map_new(page, 1, RW);
+	long f = libos_map_new(page, 1, RW, 0);
 
 	/* The page's last bytes: comment lines, so TAP ignores them. */
 	for (unsigned i = 0; i < CONS_TAIL; i += CONS_LINE)
@@ -117,7 +117,7 @@ static void lengths(void)
 static void straddles(void)
 {
 	uint64_t page = T_VA(2), end = page + T_PAGE;
-	long f = libos_map_new(page, 1, RW);
+	long f = libos_map_new(page, 1, RW, 0);
 	struct exo_regs regs = {.rip = T_RAW_TEXT, .rdi = OTHER_CODE};
 	struct exo_regs *r = (struct exo_regs *)(end - sizeof(regs) / 2);
 
@@ -155,7 +155,7 @@ static void wide_numbers(void)
 		   sc(SYS_ENV_STATUS, high, (uint64_t)&ci, 0) == -E_BADCAP &&
 		   sys_cap_info(EXO_SLOT_SELF, &ci) == E_OK,
 	       "slots with high bits: -E_BADCAP (slot 0 untouched)");
-	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, high | 1) == -E_INVAL &&
+	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, high | 1, 0) == -E_INVAL &&
 		   sys_slot_alloc(EXO_SLOT_SELF, high | 1, 0) == -E_INVAL &&
 		   sys_env_create(RAW_QUOTA, high | 1) == -E_INVAL &&
 		   sc(SYS_FRAME_VITAL, EXO_SLOT_SELF, high | 1, 0) == -E_BADCAP &&

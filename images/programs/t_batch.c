@@ -111,7 +111,7 @@ static void limits(void)
 
 static void bad_vectors(void)
 {
-	long f = libos_map_new(T_VA(0), 1, RW);
+	long f = libos_map_new(T_VA(0), 1, RW, 0);
 	struct exo_syscall *edge = (struct exo_syscall *)(T_VA(0) + T_PAGE) - 1;
 	struct exo_sysinfo si;
 	uint64_t before;

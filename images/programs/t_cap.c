@@ -84,7 +84,7 @@ static void bad_slot_numbers(void)
 
 static void derive_frames(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, FRAMES), d, dd;
+	long f = sys_frame_alloc(EXO_FRAME_ANY, FRAMES, 0), d, dd;
 	struct exo_cap_info fi, di;
 
 	if (!tap_ok(f > 0, "frame_alloc: a capability to %u frames", FRAMES))
@@ -225,7 +225,7 @@ static void grant_chosen(long f, long c, long filled)
 
 static void grants(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, FRAMES), g, weak, w, c;
+	long f = sys_frame_alloc(EXO_FRAME_ANY, FRAMES, 0), g, weak, w, c;
 	uint64_t base = info(f).base;
 	struct exo_cap_info gi;
 
@@ -271,7 +271,7 @@ static void grants(void)
 		   sys_frame_vital(g, 1) == -E_BADCAP,
 	       "a granted copy of freed frames is dead: -E_BADCAP everywhere");
 	/* The same frames, allocated again by name: still dead. */
-	f = sys_frame_alloc(base, FRAMES);
+	f = sys_frame_alloc(base, FRAMES, 0);
 	tap_ok(f > 0 && sys_cap_info(g, &gi) == -E_BADCAP,
 	       "the same frames allocated again do not revive the old cap");
 	tap_ok(sys_cap_drop(g) == E_OK && sys_cap_drop(g) == -E_BADCAP,
@@ -295,7 +295,7 @@ static void full_table(void)
 	tap_ok(s == -E_NOMEM && last == EXO_CAP_SLOTS - 1,
 	       "derive until the table is full (%ld copies): -E_NOMEM", n);
 	sys_sysinfo(&before);
-	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, 1) == -E_NOMEM &&
+	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, 1, 0) == -E_NOMEM &&
 		   sys_pct_create(0) == -E_NOMEM &&
 		   sys_cap_grant(EXO_SLOT_SELF, EXO_SLOT_SELF, 0, EXO_SLOT_ANY) == -E_NOMEM &&
 		   sys_env_create(CHILD_QUOTA, 0) == -E_NOMEM,

@@ -159,9 +159,9 @@ static int hold_frames(uint64_t arg)
 	    libos_set_handler(EXO_UPCALL_REPOSSESSED, on_repossessed) != E_OK)
 		return CHILD_EXIT_UNEXPECTED;
 	for (unsigned i = 0; i < T_REVOKE_FRAMES; i++)
-		if ((held[i] = sys_frame_alloc(EXO_FRAME_ANY, 1)) < 0)
+		if ((held[i] = sys_frame_alloc(EXO_FRAME_ANY, 1, 0)) < 0)
 			return CHILD_EXIT_UNEXPECTED;
-	if ((vital_frame = sys_frame_alloc(EXO_FRAME_ANY, 1)) < 0 ||
+	if ((vital_frame = sys_frame_alloc(EXO_FRAME_ANY, 1, 0)) < 0 ||
 	    sys_frame_vital(vital_frame, true) != E_OK)
 		return CHILD_EXIT_UNEXPECTED;
 	return serve_forever(0);
@@ -181,13 +181,13 @@ static int alloc_all(void)
 	struct exo_env_status st;
 	long err;
 
-	while ((err = sys_frame_alloc(EXO_FRAME_ANY, 1)) >= 0)
+	while ((err = sys_frame_alloc(EXO_FRAME_ANY, 1, 0)) >= 0)
 		;
 	if (err != -E_NOMEM || sys_env_status(EXO_SLOT_SELF, &st) != E_OK)
 		return CHILD_EXIT_UNEXPECTED;
 	/* Refused exactly at the quota, and once there it stays there. */
 	if (st.frames_used != st.frame_quota ||
-	    sys_frame_alloc(EXO_FRAME_ANY, 1) != -E_NOMEM)
+	    sys_frame_alloc(EXO_FRAME_ANY, 1, 0) != -E_NOMEM)
 		return CHILD_EXIT_UNEXPECTED;
 	return 0;
 }

@@ -183,7 +183,7 @@ static void fix_stack(struct exo_upcall_frame *f)
 
 static void page_faults(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	uint64_t va = T_VA(1), v, before;
 	bool ok = true;
 
@@ -342,7 +342,7 @@ static void nested_fault(struct exo_upcall_frame *f)
 		nest.inner_rsp = f->regs.rsp;
 		nest.inner_trapno = f->trapno;
 		nest.inner_addr = f->addr;
-		nest.slot = libos_map_new(f->addr & ~(T_PAGE - 1), 1, RW);
+		nest.slot = libos_map_new(f->addr & ~(T_PAGE - 1), 1, RW, 0);
 	} else {
 		struct exo_upcall_frame saved = *f; /* a local on our stack */
 

@@ -4,7 +4,8 @@
  * quota exhaustion), SYS_FRAME_FREE (unmaps every mapping first; a range
  * of a capability's pages, each freed page dead while the others and
  * their derived capabilities live on, the slot emptied with the last
- * page), SYS_FRAME_VITAL, the image and stack frames the kernel gives a
+ * page), vital frames (allocated below memory_min; SYS_FRAME_VITAL
+ * refused above it), the image and stack frames the kernel gives a
  * boot env in EXO_SLOT_IMAGE, SYS_PTE_SET (map, unmap, remap,
  * permissions enforced by the MMU: writing a read-only page and running a
  * no-execute one fault; bad addresses, permissions, indices and slots
@@ -65,37 +66,37 @@ static void alloc_calls(void)
 	uint64_t pa, v = 1;
 	bool zero = true;
 
-	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, 0) == -E_INVAL &&
-		   sys_frame_alloc(EXO_FRAME_ANY, EXO_FRAME_ALLOC_MAX + 1) ==
+	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, 0, 0) == -E_INVAL &&
+		   sys_frame_alloc(EXO_FRAME_ANY, EXO_FRAME_ALLOC_MAX + 1, 0) ==
 		       -E_INVAL &&
-		   sys_frame_alloc(EXO_FRAME_ANY, 1ull << 40) == -E_INVAL,
+		   sys_frame_alloc(EXO_FRAME_ANY, 1ull << 40, 0) == -E_INVAL,
 	       "frame_alloc of 0 or more than EXO_FRAME_ALLOC_MAX: -E_INVAL");
-	f = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	pa = info(f).base;
 	tap_ok(f > 0 && sys_frame_free(f, 0, EXO_FRAME_REST) == E_OK &&
-		   (f = sys_frame_alloc(pa, 1)) > 0 && info(f).base == pa,
+		   (f = sys_frame_alloc(pa, 1, 0)) > 0 && info(f).base == pa,
 	       "a named frame: the one just freed, by its address");
-	tap_ok(sys_frame_alloc(pa, 1) == -E_BUSY,
+	tap_ok(sys_frame_alloc(pa, 1, 0) == -E_BUSY,
 	       "naming an allocated frame: -E_BUSY");
-	tap_ok(sys_frame_alloc(KERNEL_IMAGE_PA, 1) == -E_BUSY &&
-		   sys_frame_alloc(info(EXO_SLOT_INITRD).base, 1) == -E_BUSY,
+	tap_ok(sys_frame_alloc(KERNEL_IMAGE_PA, 1, 0) == -E_BUSY &&
+		   sys_frame_alloc(info(EXO_SLOT_INITRD).base, 1, 0) == -E_BUSY,
 	       "naming a kernel or initrd frame: -E_BUSY");
-	tap_ok(sys_frame_alloc(pa + 1, 1) == -E_INVAL &&
-		   sys_frame_alloc(1ull << 40, 1) == -E_INVAL &&
-		   sys_frame_alloc(~0ull - EXO_PAGE_SIZE + 1, 1) == -E_INVAL,
+	tap_ok(sys_frame_alloc(pa + 1, 1, 0) == -E_INVAL &&
+		   sys_frame_alloc(1ull << 40, 1, 0) == -E_INVAL &&
+		   sys_frame_alloc(~0ull - EXO_PAGE_SIZE + 1, 1, 0) == -E_INVAL,
 	       "an unaligned address or one past RAM: -E_INVAL");
 	/* Dirty the frame, free it, take it again: zeroed. */
 	libos_map(EXO_SLOT_SELF, T_VA(1), f, 0, 1, RW);
 	*(volatile uint64_t *)T_VA(1) = PATTERN;
 	sys_frame_free(f, 0, EXO_FRAME_REST);
-	f = sys_frame_alloc(pa, 1);
+	f = sys_frame_alloc(pa, 1, 0);
 	libos_map(EXO_SLOT_SELF, T_VA(1), f, 0, 1, EXO_MAP_READ);
 	for (uint64_t off = 0; off < EXO_PAGE_SIZE; off += sizeof(uint64_t))
 		zero = zero && *(volatile uint64_t *)(T_VA(1) + off) == 0;
 	tap_ok(zero, "a frame is zero when it is allocated again");
 	sys_frame_free(f, 0, EXO_FRAME_REST);
 
-	m = sys_frame_alloc(EXO_FRAME_ANY, MULTI);
+	m = sys_frame_alloc(EXO_FRAME_ANY, MULTI, 0);
 	tap_ok(m > 0 && info(m).count == MULTI &&
 		   libos_map(EXO_SLOT_SELF, T_VA(2), m, 0, MULTI, RW) == E_OK,
 	       "%u frames at once, mapped", MULTI);
@@ -103,7 +104,7 @@ static void alloc_calls(void)
 		v = v && (pte(T_VA(2) + i * T_PAGE) & EXO_PTE_ADDR) ==
 			     info(m).base + i * EXO_PAGE_SIZE;
 	tap_ok(v, "they are physically contiguous (UVPT)");
-	g = sys_frame_alloc(info(m).base + EXO_PAGE_SIZE, 2);
+	g = sys_frame_alloc(info(m).base + EXO_PAGE_SIZE, 2, 0);
 	tap_ok(g == -E_BUSY, "naming a run that overlaps them: -E_BUSY");
 	sys_frame_free(m, 0, EXO_FRAME_REST);
 
@@ -116,7 +117,7 @@ static void alloc_calls(void)
 
 static void free_unmaps(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 1), c;
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0), c;
 	uint64_t pa = info(f).base, v;
 
 	libos_map(EXO_SLOT_SELF, T_VA(3), f, 0, 1, RW);
@@ -143,12 +144,29 @@ static void free_unmaps(void)
 	sys_cap_drop(c);
 }
 
+/* envs.sh gives us a memory_min below our memory: two zones. */
 static void vital(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 2);
+	struct exo_sysinfo si = {0};
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 2, EXO_FRAME_VITAL);
+	long high = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 
-	tap_ok(sys_frame_vital(f, 1) == E_OK && sys_frame_vital(f, 0) == E_OK,
-	       "frame_vital on and off");
+	sys_sysinfo(&si);
+	tap_ok(f >= 0 && info(f).base + 2 * T_PAGE <= si.vital_below,
+	       "frame_alloc with EXO_FRAME_VITAL: below memory_min (0x%lx, "
+	       "below 0x%lx)",
+	       info(f).base, si.vital_below);
+	tap_ok(sys_frame_vital(f, 0) == E_OK && sys_frame_vital(f, 1) == E_OK,
+	       "frame_vital off and on there");
+	tap_ok(info(high).base >= si.vital_below &&
+		       sys_frame_vital(high, 1) == -E_INVAL &&
+		       sys_frame_vital(high, 0) == E_OK,
+	       "a frame above memory_min (0x%lx) can not be made vital",
+	       info(high).base);
+	tap_ok(sys_frame_alloc(EXO_FRAME_ANY, 1, EXO_FRAME_VITAL << 1) ==
+		       -E_INVAL,
+	       "frame_alloc with an unknown flag: -E_INVAL");
+	sys_frame_free(high, 0, EXO_FRAME_REST);
 	tap_ok(libos_syscall(SYS_FRAME_VITAL, f, 2, 0, 0, 0, 0) == -E_INVAL &&
 		   libos_syscall(SYS_FRAME_VITAL, f, -1, 0, 0, 0, 0) == -E_INVAL,
 	       "frame_vital with a value other than 0 or 1: -E_INVAL");
@@ -161,8 +179,8 @@ static void vital(void)
 
 static void map_unmap_remap(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 1);
-	long f2 = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
+	long f2 = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	uint64_t va = T_VA(5), v, e;
 
 	tap_ok(map1(EXO_SLOT_SELF, va, f, 0, RW) == E_OK && t_store(va, PATTERN) &&
@@ -198,7 +216,7 @@ static void map_unmap_remap(void)
 
 static void exec_perm(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 1), d;
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0), d;
 	uint64_t code = T_VA(7), alias = T_VA(8);
 
 	map1(EXO_SLOT_SELF, alias, f, 0, RW);
@@ -239,7 +257,7 @@ static void bad_ops(void)
 	    EXO_UVPT,		 T_KERNEL_VA,	     T_DIRECT_MAP_VA,
 	    T_NONCANONICAL, ~0ull & ~(T_PAGE - 1),
 	};
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 2);
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 2, 0);
 	struct exo_pte_op ops[3];
 	bool all = true;
 	uint64_t v;
@@ -313,7 +331,7 @@ static void bad_ops(void)
 /* Page tables are charged to the env whose space they build. */
 static void table_charges(void)
 {
-	long c = sys_env_create(TABLE_QUOTA, 0), f = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	long c = sys_env_create(TABLE_QUOTA, 0), f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	struct exo_env_status s0, s1, s2, s3;
 	struct exo_env_status me0, me1;
 
@@ -344,7 +362,7 @@ static void table_charges(void)
 /* An env may hold only so many mappings per frame of its quota. */
 static void rmap_allowance(void)
 {
-	long c = sys_env_create(RMAP_QUOTA, 0), f = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	long c = sys_env_create(RMAP_QUOTA, 0), f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	unsigned n = 0;
 	long err = E_OK;
 
@@ -364,7 +382,7 @@ static void rmap_allowance(void)
 
 static void uvpt(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, 1);
+	long f = sys_frame_alloc(EXO_FRAME_ANY, 1, 0);
 	uint64_t va = T_VA(11), v;
 	const volatile uint64_t *top = EXO_UVPT_ENTRY(EXO_UVPT, 4);
 
@@ -427,7 +445,7 @@ static bool maps_page(uint64_t va, uint64_t base, unsigned i)
  */
 static void partial_free(void)
 {
-	long f = sys_frame_alloc(EXO_FRAME_ANY, PARTIAL);
+	long f = sys_frame_alloc(EXO_FRAME_ANY, PARTIAL, 0);
 	long c = sys_env_create(TABLE_QUOTA, 0), dead, live;
 	uint64_t va = T_VA(12), alias = T_VA(13), other = T_VA(14);
 	uint64_t base = info(f).base, used0, free0, v;
@@ -554,7 +572,7 @@ static void image_cap(void)
 
 int main(void)
 {
-	tap_plan(76);
+	tap_plan(79);
 	libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_fault);
 	alloc_calls();
 	free_unmaps();

@@ -169,7 +169,7 @@ static void yields(void)
 static void donation(void)
 {
 	volatile uint64_t *count = (volatile uint64_t *)T_VA(2);
-	long page = libos_map_new(T_VA(2), 1, RW), code = -1, c, s;
+	long page = libos_map_new(T_VA(2), 1, RW, 0), code = -1, c, s;
 	exo_envid_t id;
 	bool ran = false, once = true;
 	unsigned donated;

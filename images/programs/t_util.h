@@ -202,7 +202,7 @@ static inline long t_server(unsigned mode, uint64_t arg, uint64_t quota,
  */
 static inline void t_warm(uint64_t va)
 {
-	long f = libos_map_new(va, 1, EXO_MAP_READ);
+	long f = libos_map_new(va, 1, EXO_MAP_READ, 0);
 
 	if (f >= 0)
 		sys_frame_free(f, 0, EXO_FRAME_REST);
@@ -457,7 +457,7 @@ static inline long t_raw_child(const uint8_t *code, size_t len, uint64_t quota,
 
 	if (c < 0)
 		return c;
-	f = libos_map_new(T_VA(0), 1, EXO_MAP_READ | EXO_MAP_WRITE);
+	f = libos_map_new(T_VA(0), 1, EXO_MAP_READ | EXO_MAP_WRITE, 0);
 	if (f < 0) {
 		sys_env_kill(c);
 		return f;

@@ -45,9 +45,9 @@
 #define SYS_CAP_DERIVE 5   /* (slot, rights, offset, count) -> new slot */
 #define SYS_CAP_GRANT 6	   /* (slot, env, rights, want) -> slot in env's */
 #define SYS_CAP_DROP 7	   /* (slot) -> 0 */
-#define SYS_FRAME_ALLOC 8  /* (paddr or EXO_FRAME_ANY, count) -> slot */
+#define SYS_FRAME_ALLOC 8  /* (paddr or EXO_FRAME_ANY, count, flags) -> slot */
 #define SYS_FRAME_FREE 9   /* (slot, first, count) -> 0 */
-#define SYS_FRAME_VITAL 10 /* (slot, vital 0/1) -> 0 */
+#define SYS_FRAME_VITAL 10 /* (slot, vital 0/1) -> 0; see EXO_FRAME_VITAL */
 #define SYS_PTE_SET 11	   /* (env, struct exo_pte_op *ops, n) -> ops done */
 #define SYS_ENV_CREATE 12  /* (frame quota, slot quota) -> env slot */
 #define SYS_ENV_SET_REGS 13 /* (env, const struct exo_regs *) -> 0 */
@@ -177,6 +177,15 @@ struct exo_cap_info {
 /* ---- Physical memory -------------------------------------------------- */
 #define EXO_FRAME_ANY (~0ull) /* SYS_FRAME_ALLOC: any free frames */
 #define EXO_FRAME_ALLOC_MAX 512 /* frames per SYS_FRAME_ALLOC (2 MiB) */
+/*
+ * SYS_FRAME_ALLOC flag: frames the env cannot do without (its stacks, the
+ * state it needs to answer a revocation).  They come from memory exovmm
+ * never takes back (below the instance's memory_min) and are vital from
+ * the start: when the kernel repossesses, it takes others first.
+ * SYS_FRAME_VITAL marks frames already held only if they lie there too
+ * (-E_INVAL otherwise).
+ */
+#define EXO_FRAME_VITAL 0x1u
 
 /* SYS_PTE_SET permissions; perm 0 unmaps va. */
 #define EXO_MAP_READ 0x1
@@ -230,6 +239,7 @@ struct exo_sysinfo {
 	uint64_t frames_total; /* frames envs can have */
 	uint64_t frames_free;
 	uint64_t initrd_size; /* bytes */
+	uint64_t vital_below; /* physical: EXO_FRAME_VITAL frames lie below */
 };
 
 /* ---- Time slices -------------------------------------------------------- */

@@ -45,15 +45,16 @@ t_policy:0"
 : >"$work/test.conf"
 for t in $tests; do
 	name=${t%%:*}
+	extra= limits=
 	case $name in
+	t_mem) limits=memory_min=8M ;; # vital frames come from below it
 	t_sched) extra=" slice=200ms" ;;
 	t_thread | t_malloc) extra=" slice=2ms" ;; # preemption comes often
 	# Its voluntary answers page out and clear bits (slow page-table
 	# writes on some hosts): a grace no loaded host overruns.
 	t_policy) extra=" revoke=2s" ;;
-	*) extra= ;;
 	esac
-	instance "$name" "cmdline=\"run=$name$extra\"" memory=16M
+	instance "$name" "cmdline=\"run=$name$extra\"" memory=16M $limits
 done
 run_exovmm_merged
 expect_status 0 "the guest tests"

@@ -4,6 +4,8 @@
 #  - shrinking: the exokernel revokes, its env gives pages back, whole
 #    chunks are released (none taken by force) and exovmm's resident memory
 #    drops; growing back grants at once; the tenant reads no bad word;
+#  - shrinking to memory_min keeps the env whole (its vital frames live
+#    below it) and gives back every chunk above;
 #  - a guest that ignores the request (memory=ignore) loses the chunks by
 #    force past revoke_deadline, while its neighbour keeps all its memory;
 #    its env is repossessed and still reads no bad word;
@@ -109,6 +111,22 @@ fi
 ctl set a memory=48M >/dev/null || fail "set a memory=48M refused"
 expect_stat a memory_mib 48
 tenants_still_right a
+
+echo "=== shrink to memory_min: what the env cannot do without stays"
+# Its stacks, image and vital pages live below memory_min; its 2 MiB
+# working set no longer fits and pages, and every chunk above goes back.
+scenario 10s
+instance a memory=32M memory_min=8M "cmdline=run=wset revoke=2s -- 2 $WSET_SECONDS"
+start_exovmm
+wait_for_file "$work/ctl.sock" || fail "no control socket"
+wait_for_line "$work/all" "wset: second 2:"
+ctl set a memory=8M >/dev/null || fail "set a memory=8M refused"
+wait_stat a memory_mib 8
+expect_stat a chunks_released 12
+expect_stat a chunks_taken 0
+tenants_still_right a
+expect_no "$work/all" "deadline passed"
+expect_no "$work/all" "killed"
 
 echo "=== a guest that ignores the request loses chunks by force; its neighbour does not"
 scenario 1s
