@@ -2,9 +2,10 @@
  * cpusched.c: the CPU quota layer's thread (see cpusched.h).  Owns the
  * credit scheduler's state at run time, the CPU pool the vCPU threads are
  * pinned to, the tick loop (read every vCPU thread's clocks, let credit.c
- * decide, park the vCPUs that must stop and release the others, give the
- * memory quota layer its tick), and the sampling of each vCPU's share,
- * which the metrics time series and cpusched_stats report.
+ * decide, park the vCPUs that must stop and release the others, each
+ * running one on a CPU of its own, give the memory quota layer its
+ * tick), and the sampling of each vCPU's share, which the metrics time
+ * series and cpusched_stats report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,7 @@ struct vcpu {
 	uint64_t parked_ns;
 	uint64_t sampled_cpu_ns; /* at the last sample */
 	double share;		 /* CPUs used between the last two samples */
+	int pinned; /* the pool index its thread is pinned to, or CREDIT_CPU_ANY */
 };
 
 struct cpusched {
@@ -41,6 +43,8 @@ struct cpusched {
 	struct vcpu vcpu[CREDIT_VCPUS_MAX];
 	size_t n;
 	cpu_set_t pool;
+	int pool_cpu[CREDIT_VCPUS_MAX]; /* the pool's CPUs, in order */
+	int placement[CREDIT_VCPUS_MAX]; /* credit_place()'s, by credit id */
 	struct metrics *metrics;
 	uint64_t metrics_interval_ns;
 	uint64_t start_ns, last_sample_ns;
@@ -97,13 +101,16 @@ static bool thread_runnable(struct vcpu *v)
 	return state && state[1] == ' ' && state[2] == 'R';
 }
 
-/* A vCPU thread's clocks, or false if it has ended. */
-static bool vcpu_clock(struct vcpu *v, struct credit_clock *c)
+/* A vCPU thread's clocks `elapsed` ns after the last ones, or false if
+ * it has ended.  Its state is read only if credit.c needs it. */
+static bool vcpu_clock(struct vcpu *v, uint64_t elapsed,
+		       struct credit_clock *c)
 {
 	if (atomic_load(&v->inst->finished) ||
 	    !clock_ns(v->clock, &c->cpu_ns))
 		return false;
-	c->runnable = thread_runnable(v);
+	c->runnable = !credit_busy(c->cpu_ns - v->cpu_ns, elapsed) &&
+		      thread_runnable(v);
 	v->cpu_ns = c->cpu_ns;
 	return true;
 }
@@ -117,20 +124,40 @@ unsigned cpusched_host_cpus(void)
 	return (unsigned)CPU_COUNT(&set);
 }
 
-/* The first `cpus` CPUs this process may use. */
-static void make_pool(cpu_set_t *pool, unsigned cpus)
+/* The first `cpus` CPUs this process may use, as a set and in order. */
+static void make_pool(struct cpusched *cs, unsigned cpus)
 {
 	cpu_set_t allowed;
 	unsigned taken = 0;
 
-	CPU_ZERO(pool);
+	CPU_ZERO(&cs->pool);
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
 		CPU_ZERO(&allowed);
 	for (int cpu = 0; cpu < CPU_SETSIZE && taken < cpus; cpu++)
 		if (CPU_ISSET(cpu, &allowed)) {
-			CPU_SET(cpu, pool);
+			CPU_SET(cpu, &cs->pool);
+			if (taken < CREDIT_VCPUS_MAX)
+				cs->pool_cpu[taken] = cpu;
 			taken++;
 		}
+}
+
+/* Pin the vCPU's thread to pool CPU `index`, or to the whole pool. */
+static int pin(struct cpusched *cs, struct vcpu *v, int index)
+{
+	cpu_set_t one;
+	const cpu_set_t *set = &cs->pool;
+	int rc;
+
+	if (index != CREDIT_CPU_ANY) {
+		CPU_ZERO(&one);
+		CPU_SET(cs->pool_cpu[index], &one);
+		set = &one;
+	}
+	rc = pthread_setaffinity_np(v->inst->thread, sizeof(*set), set);
+	if (rc == 0)
+		v->pinned = index;
+	return rc;
 }
 
 /*
@@ -148,22 +175,32 @@ static void read_clocks(struct cpusched *cs, uint64_t elapsed,
 			continue;
 		if (credit_state(&cs->credit, v->id) != CREDIT_RUN)
 			v->parked_ns += elapsed;
-		if (vcpu_clock(v, &clock[v->id]))
+		if (vcpu_clock(v, elapsed, &clock[v->id]))
 			continue;
 		credit_remove(&cs->credit, v->id);
 		v->id = -1;
 	}
 }
 
-/* Park or release each vCPU as the credit scheduler decided. */
+/*
+ * Park or release each vCPU as the credit scheduler decided, each one
+ * released to run on a CPU of its own (pinned before it is released, so
+ * it never starts behind another).  A thread that ended meanwhile fails
+ * to pin; the next tick forgets it.
+ */
 static void apply(struct cpusched *cs)
 {
+	credit_place(&cs->credit, cs->placement);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct vcpu *v = &cs->vcpu[i];
+		bool parked;
 
-		if (v->id >= 0)
-			instance_park(v->inst, credit_state(&cs->credit, v->id) !=
-						       CREDIT_RUN);
+		if (v->id < 0)
+			continue;
+		parked = credit_state(&cs->credit, v->id) != CREDIT_RUN;
+		if (!parked && v->pinned != cs->placement[v->id])
+			pin(cs, v, cs->placement[v->id]);
+		instance_park(v->inst, parked);
 	}
 }
 
@@ -294,9 +331,7 @@ static int add_vcpus(struct cpusched *cs, struct instance *instances,
 			continue;
 		rc = pthread_getcpuclockid(v->inst->thread, &v->clock);
 		if (rc == 0)
-			rc = pthread_setaffinity_np(v->inst->thread,
-						    sizeof(cs->pool),
-						    &cs->pool);
+			rc = pin(cs, v, CREDIT_CPU_ANY);
 		if (rc == ESRCH)
 			continue; /* it has ended already */
 		if (rc != 0)
@@ -304,7 +339,7 @@ static int add_vcpus(struct cpusched *cs, struct instance *instances,
 					  "instance %s: cannot schedule its "
 					  "vCPU thread: %s",
 					  cfg->name, strerror(rc));
-		vcpu_clock(v, &clock);
+		vcpu_clock(v, 0, &clock);
 		v->id = credit_add(&cs->credit, cfg->weight, cfg->cap, clock);
 	}
 	return 0;
@@ -333,7 +368,9 @@ int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
 	cs->metrics_interval_ns = cfg->metrics_interval_ns;
 	cs->start_ns = monotonic_ns();
 	cs->last_sample_ns = cs->start_ns;
-	make_pool(&cs->pool, cpus);
+	make_pool(cs, cpus);
+	for (unsigned id = 0; id < CREDIT_VCPUS_MAX; id++)
+		cs->placement[id] = CREDIT_CPU_ANY;
 	credit_init(&cs->credit, cpus, cfg->timeslice_ns, cs->start_ns);
 	pthread_mutex_init(&cs->lock, NULL);
 	pthread_condattr_init(&attr);

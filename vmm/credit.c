@@ -8,10 +8,6 @@
 
 #include "credit.h"
 
-/* A vCPU not runnable at a tick that used less than this fraction of the
- * time since the last tick is taken to be halted. */
-#define WANT_FRACTION_DIVISOR 2
-
 #define NVCPUS ((int)CREDIT_VCPUS_MAX)
 
 void credit_init(struct credit_sched *s, unsigned cpus, uint64_t period_ns,
@@ -243,11 +239,45 @@ static void account(struct credit_sched *s, uint64_t now,
 		v->credit -= (int64_t)used;
 		/* A parked vCPU still wants CPU: it wanted it when parked. */
 		if (v->state == CREDIT_RUN && elapsed)
-			v->wants = clock[id].runnable ||
-				   used * WANT_FRACTION_DIVISOR >= elapsed;
+			v->wants = credit_busy(used, elapsed) ||
+				   clock[id].runnable;
 		v->wanted = v->wanted || v->wants;
 	}
 	s->last_tick = now;
+}
+
+/* Whether the vCPU runs now and wants a CPU to itself. */
+static bool placed(const struct credit_vcpu *v)
+{
+	return v->present && v->state == CREDIT_RUN && v->wants;
+}
+
+void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX])
+{
+	bool taken[CREDIT_VCPUS_MAX] = {false};
+	unsigned cpus = s->cpus < CREDIT_VCPUS_MAX ? s->cpus : CREDIT_VCPUS_MAX;
+
+	/* First, those that keep the CPU they had... */
+	for (int id = 0; id < NVCPUS; id++) {
+		bool keeps = placed(&s->vcpu[id]) && cpu[id] >= 0 &&
+			     (unsigned)cpu[id] < cpus && !taken[cpu[id]];
+
+		if (keeps)
+			taken[cpu[id]] = true;
+		else
+			cpu[id] = CREDIT_CPU_ANY;
+	}
+	/* ...then the others take the free ones (there are enough). */
+	for (int id = 0, k = 0; id < NVCPUS; id++) {
+		if (!placed(&s->vcpu[id]) || cpu[id] != CREDIT_CPU_ANY)
+			continue;
+		while ((unsigned)k < cpus && taken[k])
+			k++;
+		if ((unsigned)k == cpus)
+			break;
+		taken[k] = true;
+		cpu[id] = k;
+	}
 }
 
 uint64_t credit_tick(struct credit_sched *s, uint64_t now,

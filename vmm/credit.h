@@ -40,20 +40,33 @@
 
 #define CREDIT_VCPUS_MAX 64u /* VMM_MAX_INSTANCES: one vCPU each */
 /* Ticks per accounting period when no vCPU is about to run out. */
-#define CREDIT_TICKS_PER_PERIOD 10u
+#define CREDIT_TICKS_PER_PERIOD 5u
 /* The shortest wait between ticks: parking costs a VM exit. */
 #define CREDIT_TICK_MIN_NS 200000ull /* 200 us */
 #define CREDIT_PERCENT 100u	      /* caps are in percent of one CPU */
 
+/* A vCPU not runnable at a tick that used less than 1/this of the time
+ * since the last tick is taken to be halted. */
+#define CREDIT_BUSY_DIVISOR 2u
+
 /*
  * What the host says of a vCPU thread: the CPU time it has used (from
  * any fixed point), and whether it is runnable now (running or waiting
- * for a CPU).  A halted vCPU sleeps in the host.
+ * for a CPU; a halted vCPU sleeps in the host).  Whether it is runnable
+ * is asked only of a vCPU that was not busy since the last tick
+ * (credit_busy()): the caller need not find out for the others.
  */
 struct credit_clock {
 	uint64_t cpu_ns;
 	bool runnable;
 };
+
+/* Whether a vCPU that used `used` ns of the `elapsed` since the last tick
+ * was busy: then it wants CPU, whatever it is doing now. */
+static inline bool credit_busy(uint64_t used, uint64_t elapsed)
+{
+	return used * CREDIT_BUSY_DIVISOR >= elapsed;
+}
 
 /* Why a vCPU may not run now. */
 enum credit_state {
@@ -110,5 +123,17 @@ static inline enum credit_state credit_state(const struct credit_sched *s,
 {
 	return s->vcpu[id].state;
 }
+
+/*
+ * Where each vCPU runs, as an index into the CPU pool (0..cpus-1), or
+ * CREDIT_CPU_ANY.  Every vCPU that may run and wants CPU gets a CPU of
+ * its own, so the host never queues two on one CPU while another idles
+ * (the tick lets at most `cpus` of them run); it keeps the CPU it had
+ * when it can, so a placement changes only with who runs.  Halted and
+ * parked vCPUs get CREDIT_CPU_ANY.  cpu[] holds the last placement on
+ * entry (CREDIT_CPU_ANY at first) and the new one on return.
+ */
+#define CREDIT_CPU_ANY (-1)
+void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX]);
 
 #endif /* VMM_CREDIT_H */

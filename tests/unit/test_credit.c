@@ -12,6 +12,7 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "check_main.h"
 #include "vmm/credit.h"
@@ -317,6 +318,51 @@ START_TEST(test_tick_wait_bounds)
 }
 END_TEST
 
+/*
+ * Each vCPU that runs and wants CPU has a CPU of its own; the others have
+ * none; one that goes on running keeps its CPU.  Weights 1:1:2:4 on 2
+ * CPUs (the share-accuracy benchmark's), one vCPU halting and waking.
+ */
+START_TEST(test_placement)
+{
+	struct sim m;
+	int cpu[CREDIT_VCPUS_MAX], last[CREDIT_VCPUS_MAX];
+	const unsigned weights[] = {256, 256, 512, 1024};
+	unsigned moves = 0, placements = 0;
+
+	sim_init(&m, 2);
+	for (unsigned k = 0; k < 4; k++)
+		sim_add(&m, weights[k], NOCAP);
+	sim_demand(&m, 1, 0, SEC); /* then halted for good */
+	for (unsigned id = 0; id < CREDIT_VCPUS_MAX; id++)
+		cpu[id] = last[id] = CREDIT_CPU_ANY;
+	for (uint64_t end = 2 * SEC; m.now < end;) {
+		bool taken[2] = {false, false};
+
+		sim_step(&m);
+		credit_place(&m.s, cpu);
+		for (unsigned k = 0; k < m.n; k++) {
+			int id = m.id[k];
+			const struct credit_vcpu *v = &m.s.vcpu[id];
+			bool wants_cpu = v->state == CREDIT_RUN && v->wants;
+
+			if (!wants_cpu) {
+				ck_assert_int_eq(cpu[id], CREDIT_CPU_ANY);
+				continue;
+			}
+			ck_assert(cpu[id] == 0 || cpu[id] == 1);
+			ck_assert(!taken[cpu[id]]);
+			taken[cpu[id]] = true;
+			placements++;
+			moves += last[id] != CREDIT_CPU_ANY && last[id] != cpu[id];
+		}
+		memcpy(last, cpu, sizeof(cpu));
+	}
+	ck_assert_uint_gt(placements, 0);
+	ck_assert_uint_eq(moves, 0);
+}
+END_TEST
+
 static Suite *credit_suite(void)
 {
 	Suite *s = suite_create("credit");
@@ -337,6 +383,7 @@ static Suite *credit_suite(void)
 	suite_add_tcase(s, live);
 	tcase_add_test(table, test_table_full);
 	tcase_add_test(table, test_tick_wait_bounds);
+	tcase_add_test(table, test_placement);
 	suite_add_tcase(s, table);
 	return s;
 }
