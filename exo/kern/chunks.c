@@ -57,10 +57,7 @@ static void set_bit(uint64_t *map, uint32_t c, bool on)
 
 static bool granted(uint32_t c)
 {
-	uint64_t w = __atomic_load_n(&mb->granted[c / EXO_CHUNK_WORD_BITS],
-				     __ATOMIC_ACQUIRE);
-
-	return w >> (c % EXO_CHUNK_WORD_BITS) & 1;
+	return exo_mailbox_granted(mb, c);
 }
 
 static uint32_t first_frame(uint32_t c)

@@ -295,25 +295,33 @@ void frames_reposs_end(struct env *e)
 	e->pending |= PENDING(EXO_UPCALL_REPOSSESSED);
 }
 
+/* Repossess up to want of e's data frames in [first, end), lowest
+ * first, vital ones too if asked. */
+static uint64_t repossess_in(struct env *e, uint32_t first, uint32_t end,
+			     uint64_t want, bool vital_too)
+{
+	uint64_t taken = 0;
+
+	for (uint32_t f = first; f < end && taken < want; f++)
+		if (owned_by(f, e, true, false) ||
+		    (vital_too && owned_by(f, e, true, true))) {
+			frames_reposs_take(e, f);
+			taken++;
+		}
+	return taken;
+}
+
 /*
  * What e holds in chunks leaving the machine goes first (vital or not: it
- * cannot stay), then non-vital data frames, lowest first.
+ * cannot stay, though vital frames are allocated below memory_min), then
+ * non-vital data frames, lowest first.
  */
 uint64_t frames_repossess(struct env *e, uint64_t want)
 {
 	uint64_t taken = 0, lo, hi;
 
 	if (chunks_withdraw_range(&lo, &hi))
-		for (uint32_t f = PA_FRAME(lo); f < PA_FRAME(hi) && taken < want; f++)
-			if (owned_by(f, e, true, false) || owned_by(f, e, true, true)) {
-				frames_reposs_take(e, f);
-				taken++;
-			}
-	for (uint32_t f = 0; f < frametab.nframes && taken < want; f++) {
-		if (!owned_by(f, e, true, false))
-			continue;
-		frames_reposs_take(e, f);
-		taken++;
-	}
-	return taken;
+		taken = repossess_in(e, PA_FRAME(lo), PA_FRAME(hi), want, true);
+	return taken +
+	       repossess_in(e, 0, frametab.nframes, want - taken, false);
 }

@@ -59,8 +59,7 @@ static void withdrawn_chunk(void)
 	if (!(hv.features & EXO_HVC_F_MAILBOX))
 		return; /* no mailbox: nothing is ever withdrawn */
 	while (c-- > mb->min_chunks)
-		if (mb->granted[c / EXO_CHUNK_WORD_BITS] >>
-			(c % EXO_CHUNK_WORD_BITS) & 1)
+		if (exo_mailbox_granted(mb, c))
 			break;
 	if (c < mb->min_chunks || hvc_chunk_release(c, 1) != EXO_HVC_OK)
 		return; /* nothing above memory_min to give back */

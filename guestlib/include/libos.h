@@ -185,6 +185,9 @@ long libos_spawn_free(long env_slot);
  */
 int libos_argc(void);
 const char *libos_argv(int i);
+/* Word i as a decimal number from 1 to max, in *out; false if there is no
+ * word i or it is not one. */
+bool libos_arg_number(int i, unsigned long max, unsigned long *out);
 
 /* ---- Processes (fork.c, proc.c) ------------------------------------------
  * libos_fork() copies this process into a child env, copy-on-write: the

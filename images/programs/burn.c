@@ -26,12 +26,10 @@ static uint64_t work(uint64_t x)
 static unsigned seconds_wanted(void)
 {
 	unsigned long s;
-	char *end;
 
 	if (libos_argc() < 1)
 		return BURN_DEFAULT_SECONDS;
-	s = strtoul(libos_argv(0), &end, 10);
-	if (*end || s == 0 || s > BURN_MAX_SECONDS) {
+	if (!libos_arg_number(0, BURN_MAX_SECONDS, &s)) {
 		libos_printf("burn: bad SECONDS \"%s\": want 1 to %u\n",
 			     libos_argv(0), BURN_MAX_SECONDS);
 		libos_exit(LIBOS_EXIT_FAILURE);

@@ -38,12 +38,9 @@ static unsigned scan_policy(uint64_t want, bool demanded, uint64_t *out,
 
 static unsigned long number_arg(int i, unsigned long max, const char *what)
 {
-	unsigned long v = 0;
-	char *end = NULL;
+	unsigned long v;
 
-	if (libos_argc() > i)
-		v = strtoul(libos_argv(i), &end, 10);
-	if (!end || *end || v == 0 || v > max) {
+	if (!libos_arg_number(i, max, &v)) {
 		libos_printf("wset: want %s from 1 to %lu (usage: wset MIB "
 			     "SECONDS [app])\n", what, max);
 		libos_exit(LIBOS_EXIT_FAILURE);

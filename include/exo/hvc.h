@@ -172,6 +172,16 @@ struct exo_mailbox {
 _Static_assert(sizeof(struct exo_mailbox) <= EXO_MAILBOX_SIZE,
 	       "the mailbox is one page");
 
+/* Whether the mailbox says chunk c is granted now (1) or not (0). */
+static inline unsigned exo_mailbox_granted(const struct exo_mailbox *mb,
+					   uint32_t c)
+{
+	uint64_t w = __atomic_load_n(&mb->granted[c / EXO_CHUNK_WORD_BITS],
+				     __ATOMIC_ACQUIRE);
+
+	return (unsigned)(w >> (c % EXO_CHUNK_WORD_BITS) & 1);
+}
+
 /* --- Exit codes ---------------------------------------------------------- */
 
 /*

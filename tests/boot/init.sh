@@ -10,6 +10,9 @@
 #   none   init with no arguments: it says so and exits 1
 #   long   arguments past EXO_ARGS_MAX (1024 bytes, a NUL after each
 #          word): the kernel refuses the command line (exit 3)
+#   number, hex, zero: a program's numeric argument (libos_arg_number):
+#          wset takes 1 and 1, refuses "0x10" and "0" naming the
+#          argument, exit 1
 . "$(dirname "$0")/lib.sh"
 require_kvm
 
@@ -22,6 +25,9 @@ instance twice "cmdline=\"run=init,init -- hello\"" memory=16M
 instance mixed "cmdline=\"run=init -- hello nosuch init adv_nohandler\"" memory=16M
 instance none "cmdline=\"run=init\"" memory=16M
 instance long "cmdline=\"run=init -- $long\"" memory=16M
+instance number "cmdline=\"run=wset -- 1 1\"" memory=16M
+instance hex "cmdline=\"run=wset -- 0x10 1\"" memory=16M
+instance zero "cmdline=\"run=wset -- 1 0\"" memory=16M
 run_exovmm_merged
 # exovmm's own status is the first non-zero one in config order: mixed's.
 expect_status 1 "the init instances"
@@ -66,4 +72,11 @@ expect_no "$work/all" "[none] init: starting"
 expect "$work/all" "[long] exo: cmdline: arguments after -- too long at \"word0114\": more than 1024 bytes with a NUL after each word"
 expect "$work/all" "[long] exovmm: exited with code 3"
 expect_no "$work/all" "[long] init:"
+
+expect_re "$work/all" '^\[number\] wset: second 1: passes [1-9][0-9]* .* bad 0$'
+expect "$work/all" "[number] exovmm: exited with code 0"
+expect "$work/all" "[hex] wset: want MIB from 1 to"
+expect "$work/all" "[hex] exovmm: exited with code 1"
+expect "$work/all" "[zero] wset: want SECONDS from 1 to"
+expect "$work/all" "[zero] exovmm: exited with code 1"
 finish

@@ -148,12 +148,6 @@ static struct exo_mailbox *mailbox(void)
 	return inst.memory.mailbox;
 }
 
-static bool mailbox_bit(uint32_t c)
-{
-	uint64_t word = mailbox()->granted[c / EXO_CHUNK_WORD_BITS];
-
-	return word >> (c % EXO_CHUNK_WORD_BITS) & 1;
-}
 
 /* Chunks [first, end) are granted (or not) in every place that says so. */
 static void assert_chunks(uint32_t first, uint32_t end, bool granted)
@@ -163,7 +157,7 @@ static void assert_chunks(uint32_t first, uint32_t end, bool granted)
 
 		ck_assert_msg(s->mapped == granted, "chunk %u: slot mapped %d",
 			      c, s->mapped);
-		ck_assert_msg(mailbox_bit(c) == granted,
+		ck_assert_msg(exo_mailbox_granted(mailbox(), c) == granted,
 			      "chunk %u: mailbox bit", c);
 		ck_assert_msg(guest_chunk_granted(&inst.mem, c) == granted,
 			      "chunk %u: absent", c);
