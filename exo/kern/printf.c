@@ -1,7 +1,8 @@
 /*
- * printf.c: the kernel's formatted output, to the console or a buffer.
- * The formatting itself is exo/lib/format.c's, shared with guestlib; this
- * file owns only the console sink and the kernel's names for it.
+ * printf.c: the kernel's formatted output to the console.  The formatting
+ * itself is exo/lib/format.c's, shared with guestlib; this file owns only
+ * the console sink and the kernel's names for it (into a buffer:
+ * snprintf.c).
  */
 #include "printf.h"
 #include "console.h"
@@ -29,20 +30,4 @@ int kprintf(const char *fmt, ...)
 	n = kvprintf(fmt, ap);
 	va_end(ap);
 	return n;
-}
-
-int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
-{
-	return fmt_vsnprintf(buf, n, fmt, ap);
-}
-
-int ksnprintf(char *buf, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = kvsnprintf(buf, n, fmt, ap);
-	va_end(ap);
-	return len;
 }

@@ -10,29 +10,16 @@
  * kernel functions it calls are stood in for below.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "cmdline.h"
-#include "exo/lib/format.h"
 
 #define LONG_WORD_FILL 'w'
 #define LONG_WORD_ERR "arguments after -- too long at \"www"
 
 /* ---- Stand-ins for the kernel ----------------------------------------- */
-
-int ksnprintf(char *buf, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int len;
-
-	va_start(ap, fmt);
-	len = fmt_vsnprintf(buf, n, fmt, ap);
-	va_end(ap);
-	return len;
-}
 
 /* No fault or violation exists here: fault= is not what is tested. */
 const struct exo_fault *fault_lookup(const char *name, size_t len)
