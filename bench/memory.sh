@@ -35,8 +35,8 @@
 EXO_IMAGES=${EXO_IMAGES:-$here/../images}
 FROM_MIB=96          # the revocation tenant's memory
 TO_MIB=32            # its target: 64 MiB go
-MIN_MIB=30           # its memory_min: below the target, so the chunk of
-                     # its first frames (its stacks among them) stays
+MIN_MIB=32           # its memory_min, the target: every data chunk goes
+                     # (its vital frames live below it)
 WSET_MIB=66          # its frames fill memory from MIN_MIB up
 WSET_SECONDS=600     # outlasts the run: exovmm is stopped at the end
 FAULT_IN_WAIT_S=200  # two such working sets fault in side by side
