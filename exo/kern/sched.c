@@ -266,21 +266,12 @@ struct trapframe *sched_resume(void)
 		if (e->state != EXO_ENV_STATE_RUNNABLE)
 			continue; /* killed delivering it */
 		env_switch_to(e);
-		if (read_rflags() & RFLAGS_IF)
-			panic("sched: resuming env %u with interrupts on", e->id);
 		return &e->tf;
 	}
 }
 
-/*
- * Boot ran with interrupts on; from here the kernel takes them only in
- * idle().  One arriving while trap_return loads an env's frame would be
- * taken on that frame as the stack (a trap in ring 0 does not switch
- * stacks) and overwrite what lies below it.
- */
 _Noreturn void sched_start(void)
 {
-	cli();
 	timer_take_over(sched_timer);
 	next_slice();
 	trap_return(sched_resume());

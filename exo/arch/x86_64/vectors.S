@@ -115,8 +115,15 @@ syscall_entry:
 	movq %rax, %rdi
 	/* fall through */
 
+	/*
+	 * Interrupts off before %rsp moves onto the frame: one taken there
+	 * would use the frame as its stack (a trap in ring 0 does not switch
+	 * stacks) and overwrite what lies below it.  Entries come with them
+	 * off already; the first return, from boot, does not.
+	 */
 	.globl trap_return
 trap_return:
+	cli
 	movq %rdi, %rsp
 	cmpq $VEC_SYSCALL, TF_VECTOR_OFFSET(%rsp)
 	je 2f
