@@ -31,6 +31,12 @@ scenario() {
 	} >"$work/test.conf"
 }
 
+# start_controlled: exovmm on the scenario, once its control socket is up.
+start_controlled() {
+	start_exovmm
+	wait_for_file "$work/ctl.sock" || fail "no control socket"
+}
+
 ctl() {
 	"$EXOCTL" -s "$work/ctl.sock" "$@"
 }
@@ -89,8 +95,7 @@ expect_stat() {
 echo "=== shrink through the visible path, then grow back"
 scenario 10s
 instance a memory=32M memory_min=8M memory_max=48M "cmdline=run=wset revoke=2s -- 8 $WSET_SECONDS"
-start_exovmm
-wait_for_file "$work/ctl.sock" || fail "no control socket"
+start_controlled
 wait_for_line "$work/all" "wset: second 2:"
 before=$(rss_kb)
 ctl set a memory=12M >/dev/null || fail "set a memory=12M refused"
@@ -117,8 +122,7 @@ echo "=== shrink to memory_min: what the env cannot do without stays"
 # working set no longer fits and pages, and every chunk above goes back.
 scenario 10s
 instance a memory=32M memory_min=8M "cmdline=run=wset revoke=2s -- 2 $WSET_SECONDS"
-start_exovmm
-wait_for_file "$work/ctl.sock" || fail "no control socket"
+start_controlled
 wait_for_line "$work/all" "wset: second 2:"
 ctl set a memory=8M >/dev/null || fail "set a memory=8M refused"
 wait_stat a memory_mib 8
@@ -132,8 +136,7 @@ echo "=== a guest that ignores the request loses chunks by force; its neighbour 
 scenario 1s
 instance hog memory=32M memory_min=8M "cmdline=run=wset memory=ignore -- 8 $WSET_SECONDS"
 instance calm memory=32M memory_min=8M "cmdline=run=wset -- 4 $WSET_SECONDS"
-start_exovmm
-wait_for_file "$work/ctl.sock" || fail "no control socket"
+start_controlled
 wait_for_line "$work/all" "[hog] wset: second 2:"
 ctl set hog memory=12M >/dev/null || fail "set hog memory=12M refused"
 wait_stat hog chunks_taken 10
@@ -159,8 +162,7 @@ expect "$work/all" "[good] exovmm: exited with code 0"
 echo "=== targets outside the bounds are refused"
 scenario 1s
 instance a memory=32M memory_min=16M memory_max=64M "cmdline=hold=30s"
-start_exovmm
-wait_for_file "$work/ctl.sock" || fail "no control socket"
+start_controlled
 for bad in "memory=8M:below memory_min (16M)" "memory=128M:above memory_max (64M)" \
 	"memory=33M:"; do
 	value=${bad%%:*}
