@@ -256,10 +256,15 @@ void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX])
 {
 	bool taken[CREDIT_VCPUS_MAX] = {false};
 	unsigned cpus = s->cpus < CREDIT_VCPUS_MAX ? s->cpus : CREDIT_VCPUS_MAX;
+	unsigned n = 0;
+	bool full;
 
+	for (int id = 0; id < NVCPUS; id++)
+		n += placed(&s->vcpu[id]);
+	full = n >= s->cpus;
 	/* First, those that keep the CPU they had... */
 	for (int id = 0; id < NVCPUS; id++) {
-		bool keeps = placed(&s->vcpu[id]) && cpu[id] >= 0 &&
+		bool keeps = full && placed(&s->vcpu[id]) && cpu[id] >= 0 &&
 			     (unsigned)cpu[id] < cpus && !taken[cpu[id]];
 
 		if (keeps)
@@ -269,7 +274,7 @@ void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX])
 	}
 	/* ...then the others take the free ones (there are enough). */
 	for (int id = 0, k = 0; id < NVCPUS; id++) {
-		if (!placed(&s->vcpu[id]) || cpu[id] != CREDIT_CPU_ANY)
+		if (!full || !placed(&s->vcpu[id]) || cpu[id] != CREDIT_CPU_ANY)
 			continue;
 		while ((unsigned)k < cpus && taken[k])
 			k++;

@@ -126,12 +126,15 @@ static inline enum credit_state credit_state(const struct credit_sched *s,
 
 /*
  * Where each vCPU runs, as an index into the CPU pool (0..cpus-1), or
- * CREDIT_CPU_ANY.  Every vCPU that may run and wants CPU gets a CPU of
- * its own, so the host never queues two on one CPU while another idles
- * (the tick lets at most `cpus` of them run); it keeps the CPU it had
- * when it can, so a placement changes only with who runs.  Halted and
- * parked vCPUs get CREDIT_CPU_ANY.  cpu[] holds the last placement on
- * entry (CREDIT_CPU_ANY at first) and the new one on return.
+ * CREDIT_CPU_ANY.  When as many vCPUs want CPU and may run as there are
+ * CPUs (the tick lets no more run), each gets a CPU of its own, so the
+ * host never queues two on one CPU while another idles; it keeps the CPU
+ * it had when it can, so a placement changes only with who runs.  With
+ * fewer, every vCPU gets CREDIT_CPU_ANY: the host balances them against
+ * whatever else it runs (another exovmm among them), which pinning would
+ * stop.  Halted and parked vCPUs always get CREDIT_CPU_ANY.  cpu[] holds
+ * the last placement on entry (CREDIT_CPU_ANY at first) and the new one
+ * on return.
  */
 #define CREDIT_CPU_ANY (-1)
 void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX]);

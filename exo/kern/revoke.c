@@ -13,6 +13,7 @@
 #include "kern.h"
 #include "revoke.h"
 #include "sched.h"
+#include "timer.h"
 #include "x86.h"
 
 /* The earliest outstanding deadline (UINT64_MAX: none), so the check at
@@ -55,6 +56,7 @@ void revoke_request(struct env *e)
 	if (!e->revoking) {
 		e->revoke_deadline_tsc =
 		    sched_deadline(sched_params.revoke_grace_us);
+		e->revoke_parked_ns = chunks_parked_ns();
 		if (e->revoke_deadline_tsc < next_deadline_tsc)
 			next_deadline_tsc = e->revoke_deadline_tsc;
 		u->revoke.deadline_tsc = e->revoke_deadline_tsc;
@@ -99,6 +101,20 @@ static bool repossess(struct env *e)
 	return true;
 }
 
+/*
+ * e's deadline, later by the time exovmm has kept the vCPU parked since
+ * the request: the grace is time for the env to run, and a host sharing
+ * its CPUs among many instances must not spend it.  (uenv.revoke's
+ * deadline_tsc is the earliest it can be.)
+ */
+static uint64_t deadline_of(const struct env *e)
+{
+	uint64_t parked_us =
+	    (chunks_parked_ns() - e->revoke_parked_ns) / NS_PER_US;
+
+	return e->revoke_deadline_tsc + timer_us_to_tsc(parked_us);
+}
+
 void revoke_enforce_deadlines(void)
 {
 	uint64_t now = rdtsc();
@@ -108,12 +124,14 @@ void revoke_enforce_deadlines(void)
 	next_deadline_tsc = UINT64_MAX;
 	for (unsigned i = 0; i < NENV; i++) {
 		struct env *e = &envs[i];
+		uint64_t deadline;
 
 		if (!e->revoking || !env_lookup(e->id))
 			continue;
-		if (now >= e->revoke_deadline_tsc)
+		deadline = deadline_of(e);
+		if (now >= deadline)
 			repossess(e);
-		else if (e->revoke_deadline_tsc < next_deadline_tsc)
-			next_deadline_tsc = e->revoke_deadline_tsc;
+		else if (deadline < next_deadline_tsc)
+			next_deadline_tsc = deadline;
 	}
 }

@@ -318,36 +318,49 @@ START_TEST(test_tick_wait_bounds)
 }
 END_TEST
 
+static bool wants_cpu(const struct sim *m, unsigned k)
+{
+	const struct credit_vcpu *v = &m->s.vcpu[m->id[k]];
+
+	return v->state == CREDIT_RUN && v->wants;
+}
+
 /*
- * Each vCPU that runs and wants CPU has a CPU of its own; the others have
- * none; one that goes on running keeps its CPU.  Weights 1:1:2:4 on 2
- * CPUs (the share-accuracy benchmark's), one vCPU halting and waking.
+ * While the CPUs are all wanted, each vCPU that runs and wants CPU has a
+ * CPU of its own, the others none, and one that goes on running keeps
+ * its CPU; with fewer wanted, none is pinned.  Weights 1:1:2:4 on 2 CPUs
+ * (the share-accuracy benchmark's); one vCPU halts at 1 s, two more at
+ * 2 s, leaving one.
  */
 START_TEST(test_placement)
 {
 	struct sim m;
 	int cpu[CREDIT_VCPUS_MAX], last[CREDIT_VCPUS_MAX];
 	const unsigned weights[] = {256, 256, 512, 1024};
-	unsigned moves = 0, placements = 0;
+	unsigned moves = 0, placements = 0, floating = 0;
 
 	sim_init(&m, 2);
 	for (unsigned k = 0; k < 4; k++)
 		sim_add(&m, weights[k], NOCAP);
 	sim_demand(&m, 1, 0, SEC); /* then halted for good */
+	sim_demand(&m, 0, 0, 2 * SEC);
+	sim_demand(&m, 2, 0, 2 * SEC);
 	for (unsigned id = 0; id < CREDIT_VCPUS_MAX; id++)
 		cpu[id] = last[id] = CREDIT_CPU_ANY;
-	for (uint64_t end = 2 * SEC; m.now < end;) {
+	for (uint64_t end = 3 * SEC; m.now < end;) {
 		bool taken[2] = {false, false};
+		unsigned wanted = 0;
 
 		sim_step(&m);
 		credit_place(&m.s, cpu);
+		for (unsigned k = 0; k < m.n; k++)
+			wanted += wants_cpu(&m, k);
 		for (unsigned k = 0; k < m.n; k++) {
 			int id = m.id[k];
-			const struct credit_vcpu *v = &m.s.vcpu[id];
-			bool wants_cpu = v->state == CREDIT_RUN && v->wants;
 
-			if (!wants_cpu) {
+			if (!wants_cpu(&m, k) || wanted < m.cpus) {
 				ck_assert_int_eq(cpu[id], CREDIT_CPU_ANY);
+				floating += wanted < m.cpus && wants_cpu(&m, k);
 				continue;
 			}
 			ck_assert(cpu[id] == 0 || cpu[id] == 1);
@@ -359,6 +372,7 @@ START_TEST(test_placement)
 		memcpy(last, cpu, sizeof(cpu));
 	}
 	ck_assert_uint_gt(placements, 0);
+	ck_assert_uint_gt(floating, 0);
 	ck_assert_uint_eq(moves, 0);
 }
 END_TEST
