@@ -44,7 +44,7 @@ struct cpusched {
 	size_t n;
 	cpu_set_t pool;
 	int pool_cpu[CREDIT_VCPUS_MAX]; /* the pool's CPUs, in order */
-	int placement[CREDIT_VCPUS_MAX]; /* credit_place()'s, by credit id */
+	struct credit_placement placement;
 	struct metrics *metrics;
 	uint64_t metrics_interval_ns;
 	uint64_t start_ns, last_sample_ns;
@@ -190,7 +190,7 @@ static void read_clocks(struct cpusched *cs, uint64_t elapsed,
  */
 static void apply(struct cpusched *cs)
 {
-	credit_place(&cs->credit, cs->placement);
+	credit_place(&cs->credit, &cs->placement);
 	for (size_t i = 0; i < cs->n; i++) {
 		struct vcpu *v = &cs->vcpu[i];
 		bool parked;
@@ -198,8 +198,8 @@ static void apply(struct cpusched *cs)
 		if (v->id < 0)
 			continue;
 		parked = credit_state(&cs->credit, v->id) != CREDIT_RUN;
-		if (!parked && v->pinned != cs->placement[v->id])
-			pin(cs, v, cs->placement[v->id]);
+		if (!parked && v->pinned != cs->placement.cpu[v->id])
+			pin(cs, v, cs->placement.cpu[v->id]);
 		instance_park(v->inst, parked);
 	}
 }
@@ -369,8 +369,7 @@ int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
 	cs->start_ns = monotonic_ns();
 	cs->last_sample_ns = cs->start_ns;
 	make_pool(cs, cpus);
-	for (unsigned id = 0; id < CREDIT_VCPUS_MAX; id++)
-		cs->placement[id] = CREDIT_CPU_ANY;
+	credit_place_init(&cs->placement);
 	credit_init(&cs->credit, cpus, cfg->timeslice_ns, cs->start_ns);
 	pthread_mutex_init(&cs->lock, NULL);
 	pthread_condattr_init(&attr);

@@ -18,6 +18,7 @@ void credit_init(struct credit_sched *s, unsigned cpus, uint64_t period_ns,
 	s->period_ns = period_ns;
 	s->period_start = now;
 	s->last_tick = now;
+	s->capacity = CREDIT_CAPACITY_ONE;
 }
 
 /* The most CPU a vCPU may get in one period: its cap, or one CPU. */
@@ -36,15 +37,17 @@ static uint64_t part(uint64_t total, uint64_t weight, uint64_t weights)
 }
 
 /*
- * Share cpus periods of CPU among the vCPUs in `among`, by weight, none
- * above its limit; what a limited vCPU cannot take goes to the others.
+ * Share the CPU time of a period the vCPUs can get (credit_sched.capacity
+ * of `cpus` periods) among the vCPUs in `among`, by weight, none above
+ * its limit; what a limited vCPU cannot take goes to the others.
  * Each round either settles every remaining vCPU or settles at least
  * one at its limit, so it ends within CREDIT_VCPUS_MAX rounds.
  */
 static void water_fill(struct credit_sched *s, const bool among[])
 {
 	bool settled[CREDIT_VCPUS_MAX] = {false};
-	uint64_t left = (uint64_t)s->cpus * s->period_ns;
+	uint64_t left = part((uint64_t)s->cpus * s->period_ns, s->capacity,
+			     CREDIT_CAPACITY_ONE);
 
 	for (;;) {
 		uint64_t weights = 0;
@@ -109,11 +112,34 @@ static void clamp_credit(struct credit_vcpu *v)
 		v->credit = v->share;
 }
 
+/*
+ * Move the capacity estimate towards what the ticks of the period that
+ * ended measured, if they measured enough of it (credit.h).
+ */
+static void update_capacity(struct credit_sched *s)
+{
+	uint64_t measured;
+
+	if (s->full_ns >= s->period_ns / 2) {
+		measured = part(s->full_used_ns, CREDIT_CAPACITY_ONE,
+				s->full_ns * s->cpus);
+		if (measured > CREDIT_CAPACITY_ONE)
+			measured = CREDIT_CAPACITY_ONE;
+		if (measured < CREDIT_CAPACITY_FLOOR)
+			measured = CREDIT_CAPACITY_FLOOR;
+		s->capacity = s->capacity -
+			      s->capacity / CREDIT_CAPACITY_SMOOTHING +
+			      measured / CREDIT_CAPACITY_SMOOTHING;
+	}
+	s->full_ns = s->full_used_ns = 0;
+}
+
 /* A new period: new shares, and each vCPU's credit topped up by its own. */
 static void refill(struct credit_sched *s, uint64_t now)
 {
 	uint64_t periods = (now - s->period_start) / s->period_ns;
 
+	update_capacity(s);
 	compute_shares(s);
 	for (int id = 0; id < NVCPUS; id++) {
 		struct credit_vcpu *v = &s->vcpu[id];
@@ -127,6 +153,7 @@ static void refill(struct credit_sched *s, uint64_t now)
 		v->wanted = v->wants;
 	}
 	s->period_start += periods * s->period_ns;
+	s->periods += periods;
 }
 
 /* Does a rank before b?  Credit left before debt, then more of the share
@@ -179,14 +206,19 @@ static void decide(struct credit_sched *s)
 		s->vcpu[order[k]].state = CREDIT_PARKED;
 }
 
+/* Whether the vCPU runs now and wants a CPU to itself. */
+static bool placed(const struct credit_vcpu *v)
+{
+	return v->present && v->state == CREDIT_RUN && v->wants;
+}
+
 /* Runnable vCPUs allowed to run: they share the CPUs among them. */
 static unsigned running(const struct credit_sched *s)
 {
 	unsigned n = 0;
 
 	for (int id = 0; id < NVCPUS; id++)
-		n += s->vcpu[id].present && s->vcpu[id].wants &&
-		     s->vcpu[id].state == CREDIT_RUN;
+		n += placed(&s->vcpu[id]);
 	return n;
 }
 
@@ -222,11 +254,16 @@ static uint64_t advance(uint64_t now, uint64_t then)
 	return now > then ? now - then : 0;
 }
 
-/* Charge each vCPU what its clock says it used; note who is runnable. */
+/*
+ * Charge each vCPU what its clock says it used; note who is runnable.  If
+ * the vCPUs released at the last tick filled every CPU and ran flat out
+ * until now, the tick measures the capacity (credit.h).
+ */
 static void account(struct credit_sched *s, uint64_t now,
 		    const struct credit_clock clock[])
 {
-	uint64_t elapsed = now - s->last_tick;
+	uint64_t elapsed = now - s->last_tick, used_all = 0;
+	bool full = running(s) >= s->cpus;
 
 	for (int id = 0; id < NVCPUS; id++) {
 		struct credit_vcpu *v = &s->vcpu[id];
@@ -235,6 +272,10 @@ static void account(struct credit_sched *s, uint64_t now,
 		if (!v->present)
 			continue;
 		used = advance(clock[id].cpu_ns, v->clock.cpu_ns);
+		used_all += used;
+		if (placed(v))
+			full = full && used * CREDIT_FULL_DIVISOR >=
+					       elapsed * (CREDIT_FULL_DIVISOR - 1);
 		v->clock = clock[id];
 		v->credit -= (int64_t)used;
 		/* A parked vCPU still wants CPU: it wanted it when parked. */
@@ -243,30 +284,37 @@ static void account(struct credit_sched *s, uint64_t now,
 				   clock[id].runnable;
 		v->wanted = v->wanted || v->wants;
 	}
+	if (full && elapsed) {
+		s->full_ns += elapsed;
+		s->full_used_ns += used_all;
+	}
 	s->last_tick = now;
 }
 
-/* Whether the vCPU runs now and wants a CPU to itself. */
-static bool placed(const struct credit_vcpu *v)
+void credit_place_init(struct credit_placement *p)
 {
-	return v->present && v->state == CREDIT_RUN && v->wants;
+	for (int id = 0; id < NVCPUS; id++)
+		p->cpu[id] = CREDIT_CPU_ANY;
+	p->period = 0;
 }
 
-void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX])
+void credit_place(const struct credit_sched *s, struct credit_placement *p)
 {
 	bool taken[CREDIT_VCPUS_MAX] = {false};
 	unsigned cpus = s->cpus < CREDIT_VCPUS_MAX ? s->cpus : CREDIT_VCPUS_MAX;
-	unsigned n = 0;
-	bool full;
+	int *cpu = p->cpu;
+	bool full = running(s) >= s->cpus, moves_on = p->period != s->periods;
 
-	for (int id = 0; id < NVCPUS; id++)
-		n += placed(&s->vcpu[id]);
-	full = n >= s->cpus;
-	/* First, those that keep the CPU they had... */
+	p->period = s->periods;
+	/* First, those that keep the CPU they had (the next, in a new
+	 * period: distinct CPUs stay distinct)... */
 	for (int id = 0; id < NVCPUS; id++) {
-		bool keeps = full && placed(&s->vcpu[id]) && cpu[id] >= 0 &&
-			     (unsigned)cpu[id] < cpus && !taken[cpu[id]];
+		bool keeps;
 
+		if (moves_on && cpu[id] >= 0)
+			cpu[id] = (int)(((unsigned)cpu[id] + 1) % cpus);
+		keeps = full && placed(&s->vcpu[id]) && cpu[id] >= 0 &&
+			(unsigned)cpu[id] < cpus && !taken[cpu[id]];
 		if (keeps)
 			taken[cpu[id]] = true;
 		else

@@ -10,10 +10,18 @@
  *
  * The rules:
  * - Each accounting period (the timeslice, 30 ms by default) hands out
- *   `cpus` periods of CPU time among the vCPUs that wanted CPU in the
- *   last period, in proportion to their weights. No vCPU gets more than
- *   its cap or one CPU; what those cannot use is shared among the rest
- *   ("water-filling").
+ *   the CPU time the vCPUs can actually get of `cpus` periods among the
+ *   vCPUs that wanted CPU in the last period, in proportion to their
+ *   weights. No vCPU gets more than its cap or one CPU; what those cannot
+ *   use is shared among the rest ("water-filling").
+ * - What they can actually get: the host keeps some of the CPUs for
+ *   itself (exovmm's other threads, other processes, the kernel).
+ *   Handing out all of `cpus` would leave that loss to whichever vCPU
+ *   is never parked; handing out only the rest spreads it by weight.
+ *   The capacity is measured from the vCPUs' own use over the ticks in
+ *   which they were all running flat out on every CPU (see
+ *   credit_sched.capacity), so a vCPU that halts or is parked does not
+ *   make it shrink.
  * - A vCPU's credit is what it has left of its share in this period.
  *   Unused credit does not accumulate past one share. Debt (CPU used past
  *   the credit) carries into the next period, up to one share, so shares
@@ -48,6 +56,23 @@
 /* A vCPU not runnable at a tick that used less than 1/this of the time
  * since the last tick is taken to be halted. */
 #define CREDIT_BUSY_DIVISOR 2u
+
+/*
+ * The capacity estimate, in millionths of the `cpus` CPUs.  A tick counts
+ * towards it only when `cpus` vCPUs were released to run and each used
+ * at least (CREDIT_FULL_DIVISOR - 1) / CREDIT_FULL_DIVISOR of the time
+ * since the last: then no CPU idled for want of a tenant, and what they
+ * did not use went to the host.  Each period with at least half of it
+ * so measured moves the estimate by 1/CREDIT_CAPACITY_SMOOTHING of the
+ * difference, and it never drops below CREDIT_CAPACITY_FLOOR: a vCPU
+ * halting late in a counted tick lowers the measure, and a low estimate
+ * costs the capped vCPUs whose cap does not bind (they are parked at
+ * their smaller share, while the others run on past theirs).
+ */
+#define CREDIT_CAPACITY_ONE 1000000u
+#define CREDIT_CAPACITY_FLOOR 950000u /* the host takes at most 5% */
+#define CREDIT_CAPACITY_SMOOTHING 8u
+#define CREDIT_FULL_DIVISOR 4u
 
 /*
  * What the host says of a vCPU thread: the CPU time it has used (from
@@ -91,7 +116,13 @@ struct credit_sched {
 	unsigned cpus;
 	uint64_t period_ns;
 	uint64_t period_start;
+	uint64_t periods; /* how many have begun */
 	uint64_t last_tick;
+	/* Of the `cpus` CPUs, what the vCPUs can get (CREDIT_CAPACITY_ONE:
+	 * all), and the ticks of this period that measure it: their time
+	 * and the vCPUs' CPU use in them. */
+	uint64_t capacity;
+	uint64_t full_ns, full_used_ns;
 	struct credit_vcpu vcpu[CREDIT_VCPUS_MAX];
 };
 
@@ -128,15 +159,23 @@ static inline enum credit_state credit_state(const struct credit_sched *s,
  * Where each vCPU runs, as an index into the CPU pool (0..cpus-1), or
  * CREDIT_CPU_ANY.  When as many vCPUs want CPU and may run as there are
  * CPUs (the tick lets no more run), each gets a CPU of its own, so the
- * host never queues two on one CPU while another idles; it keeps the CPU
- * it had when it can, so a placement changes only with who runs.  With
- * fewer, every vCPU gets CREDIT_CPU_ANY: the host balances them against
- * whatever else it runs (another exovmm among them), which pinning would
- * stop.  Halted and parked vCPUs always get CREDIT_CPU_ANY.  cpu[] holds
- * the last placement on entry (CREDIT_CPU_ANY at first) and the new one
- * on return.
+ * host never queues two on one CPU while another idles.  Within a period
+ * it keeps the CPU it had when it can, so a placement changes only with
+ * who runs; at each new period every placement moves on by one CPU, so
+ * that what the host takes of one CPU is not always taken from the same
+ * vCPU (one entitled to a whole CPU could not make it up elsewhere).
+ * With fewer, every vCPU gets CREDIT_CPU_ANY: the host balances them
+ * against whatever else it runs (another exovmm among them), which
+ * pinning would stop.  Halted and parked vCPUs always get CREDIT_CPU_ANY.
  */
 #define CREDIT_CPU_ANY (-1)
-void credit_place(const struct credit_sched *s, int cpu[CREDIT_VCPUS_MAX]);
+struct credit_placement {
+	int cpu[CREDIT_VCPUS_MAX]; /* by vCPU id */
+	uint64_t period;	   /* credit_sched.periods when placed */
+};
+/* Nothing placed yet. */
+void credit_place_init(struct credit_placement *p);
+/* The placement now, from the last one. */
+void credit_place(const struct credit_sched *s, struct credit_placement *p);
 
 #endif /* VMM_CREDIT_H */
