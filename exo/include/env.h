@@ -77,6 +77,11 @@ extern struct env *curenv; /* running now, or NULL */
 
 /* The live env with this id (not FREE, not DEAD), or NULL. */
 struct env *env_lookup(exo_envid_t id);
+/*
+ * envs[i] if it is a live child of parent, else NULL: i over [0, NENV)
+ * visits parent's children in table order.
+ */
+struct env *env_child(const struct env *parent, unsigned i);
 /* The uenv page of e, through the direct map. */
 struct exo_uenv *env_uenv(struct env *e);
 

@@ -17,7 +17,11 @@ extern uint64_t revoke_requests;
 void revoke_request(struct env *e);
 /* e gave something back: end its request once it is within its limits. */
 void revoke_progress(struct env *e);
-/* Past each request's deadline, take what is still owed by force. */
+/*
+ * Past each request's deadline, take what is still owed by force: the
+ * env's own frames and slots, then its children's quotas (which makes
+ * them owe in turn).
+ */
 void revoke_enforce_deadlines(void);
 
 #endif /* EXO_REVOKE_H */

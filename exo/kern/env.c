@@ -43,6 +43,13 @@ struct env *env_lookup(exo_envid_t id)
 	return id != EXO_ENV_NONE && e->id == id && live(e) ? e : NULL;
 }
 
+struct env *env_child(const struct env *parent, unsigned i)
+{
+	struct env *c = &envs[i];
+
+	return live(c) && c->parent == parent->id ? c : NULL;
+}
+
 struct exo_uenv *env_uenv(struct env *e)
 {
 	return exo_p2v(e->uenv_pa);
@@ -159,9 +166,12 @@ int env_create(struct env *parent, uint64_t frame_quota, uint64_t slot_quota,
 
 static void destroy_children(struct env *e)
 {
-	for (unsigned i = 0; i < NENV; i++)
-		if (live(&envs[i]) && envs[i].parent == e->id)
-			env_kill(&envs[i], "its parent env %u ended", e->id);
+	for (unsigned i = 0; i < NENV; i++) {
+		struct env *c = env_child(e, i);
+
+		if (c)
+			env_kill(c, "its parent env %u ended", e->id);
+	}
 }
 
 void env_destroy(struct env *e, uint32_t exit_code)

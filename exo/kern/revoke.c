@@ -5,8 +5,12 @@
  * the env chooses which frames or slots to return.  Past the deadline the
  * kernel takes what is still owed itself (non-vital data frames first,
  * the highest slots), lists what it took in the uenv's repossession
- * vector and raises the repossession upcall.  An env that could only pay
- * with vital frames or page tables is killed.
+ * vector and raises the repossession upcall.  What the env still owes
+ * after that is quota it granted its children: the kernel lowers their
+ * limits, first their unused room, then what they hold, and each child
+ * cut below its holdings gets a request and a deadline of its own, so the
+ * cascade goes on down the env tree.  An env that could pay only with
+ * its own vital frames or page tables is killed.
  */
 #include "chunks.h"
 #include "frames.h"
@@ -73,8 +77,96 @@ void revoke_progress(struct env *e)
 		e->revoking = false;
 }
 
-/* Take what e still owes; false if it was killed for it. */
-static bool repossess(struct env *e)
+/* One kind of resource held under a quota, so that one cascade serves
+ * both: frames and slots have the same containers and the same tree. */
+struct resource {
+	const char *name;
+	struct quota *(*of)(struct env *e);
+};
+
+static struct quota *frames_of(struct env *e)
+{
+	return &e->frames;
+}
+
+static struct quota *slots_of(struct env *e)
+{
+	return &e->slots;
+}
+
+static const struct resource frames_res = {"frame", frames_of};
+static const struct resource slots_res = {"slot", slots_of};
+
+/*
+ * Whether what e still owes of r is more than the quota it granted its
+ * children: then only its own vital frames or page tables could pay.
+ */
+static bool beyond_children(struct env *e, const struct resource *r)
+{
+	const struct quota *q = r->of(e);
+
+	return quota_over(q) > q->granted;
+}
+
+/* Lower child c's limit of r by up to most, never by more than e is still
+ * over: what e's deadline takes from its children is exactly its debt. */
+static void cut(struct env *e, struct env *c, const struct resource *r,
+		uint64_t most)
+{
+	struct quota *q = r->of(e), *cq = r->of(c);
+	uint64_t over = quota_over(q), by = over < most ? over : most;
+
+	if (!by)
+		return;
+	quota_set_child(q, cq, cq->limit - by);
+	kprintf("exo: env %u (%s): cut child env %u's %s quota by %lu to "
+		"%lu\n",
+		e->id, e->name, c->id, r->name, by, cq->limit);
+}
+
+/*
+ * e's child with the largest limit of r, the first in the table among
+ * equals (so the choice is deterministic); NULL if none has any left.
+ */
+static struct env *largest_child(struct env *e, const struct resource *r)
+{
+	struct env *best = NULL;
+
+	for (unsigned i = 0; i < NENV; i++) {
+		struct env *c = env_child(e, i);
+
+		if (c && r->of(c)->limit > (best ? r->of(best)->limit : 0))
+			best = c;
+	}
+	return best;
+}
+
+/*
+ * e is over its limit of r only by what it granted its children: lower
+ * their limits until it is not.  Their unused room first, from every
+ * child: it costs a child nothing.  Then what they hold, the largest
+ * child first and as much of it as the debt needs: that disturbs the
+ * fewest children (each cut is a request, a deadline and perhaps a
+ * cascade below it), and the child holding the most is the likeliest to
+ * have data frames to give back rather than only vital ones.  A child
+ * cut below its holdings owes, and at its own deadline pays the same way.
+ */
+static void cut_children(struct env *e, const struct resource *r)
+{
+	struct env *c;
+
+	for (unsigned i = 0; i < NENV; i++)
+		if ((c = env_child(e, i)))
+			cut(e, c, r, quota_room(r->of(c)));
+	while (quota_over(r->of(e)) && (c = largest_child(e, r))) {
+		cut(e, c, r, r->of(c)->limit);
+		revoke_request(c);
+	}
+}
+
+/* Take what e still owes: its own frames and slots, then its children's
+ * quotas; kill it if only its vital frames or page tables could pay. */
+static void repossess(struct env *e)
 {
 	struct exo_uenv *u = env_uenv(e);
 	uint64_t over = quota_over(&e->frames);
@@ -91,14 +183,15 @@ static bool repossess(struct env *e)
 	kprintf("exo: env %u (%s): deadline passed, repossessed %lu frames "
 		"and %u slots\n",
 		e->id, e->name, taken, slots_count(u->reposs.slots_mask));
-	if (quota_over(&e->frames) || quota_over(&e->slots)) {
-		env_kill(e, "it could give back only vital frames, page tables "
-			    "or its children's quotas");
-		return false;
+	if (beyond_children(e, &frames_res) || beyond_children(e, &slots_res)) {
+		env_kill(e, "it could give back only vital frames or page "
+			    "tables");
+		return;
 	}
+	cut_children(e, &frames_res);
+	cut_children(e, &slots_res);
 	frames_reposs_end(e);
 	revoke_progress(e);
-	return true;
 }
 
 /*

@@ -22,7 +22,8 @@ require_kvm
 #   t_pct    a callee that kills itself mid-call, the server at the end
 #   t_sched  the child given a slice
 #   t_args   none
-#   t_revoke a child that could pay only with vital frames, one at the end
+#   t_revoke a child that could pay only with vital frames, one at the end,
+#            a cascade's middle child and its grandchild at the end
 #   t_libc   none
 #   t_fork   none
 #   t_vm     none
@@ -31,7 +32,7 @@ require_kvm
 #   t_ipc    none
 #   t_policy none
 tests="t_cap:1 t_mem:4 t_env:71 t_batch:2 t_exc:3 t_pct:2 t_sched:1 t_args:0
-t_revoke:2 t_libc:0 t_fork:0 t_vm:0 t_thread:0 t_malloc:0 t_ipc:0
+t_revoke:4 t_libc:0 t_fork:0 t_vm:0 t_thread:0 t_malloc:0 t_ipc:0
 t_policy:0"
 
 # Small guests: the kernel's frame-table walks scale with RAM, and the
