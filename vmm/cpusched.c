@@ -24,6 +24,8 @@
 #define NS_PER_MS 1000000.0
 /* Enough of a stat line for pid, (comm) and state: comm is <= 16 bytes. */
 #define THREAD_STAT_PREFIX 64
+/* A whole schedstat line: three decimal 64-bit numbers. */
+#define THREAD_SCHEDSTAT_LEN 64
 
 /* One instance's vCPU as the layer sees it. */
 struct vcpu {
@@ -31,7 +33,11 @@ struct vcpu {
 	int id;		 /* in the credit scheduler; -1: not (any more) */
 	clockid_t clock; /* its thread's CPU clock */
 	int stat_fd;	 /* its /proc stat file; -1: not open yet */
+	int schedstat_fd; /* its /proc schedstat file; -1: not open yet */
 	uint64_t cpu_ns; /* at the last tick */
+	uint64_t wait_ns;   /* waited for a CPU since wait_from, at the last tick */
+	uint64_t wait_from; /* the schedstat wait when first read */
+	bool wait_read;	    /* it has been read */
 	uint64_t parked_ns;
 	uint64_t sampled_cpu_ns; /* at the last sample */
 	double share;		 /* CPUs used between the last two samples */
@@ -75,43 +81,85 @@ static uint64_t monotonic_ns(void)
 }
 
 /*
+ * The start of the vCPU thread's /proc/self/task/TID/NAME in buf, as a
+ * string; *fd keeps the file open.  False until the thread has said who
+ * it is, or if the file cannot be read.
+ */
+static bool read_task_file(struct vcpu *v, const char *name, int *fd,
+			   char *buf, size_t size)
+{
+	char path[64];
+	ssize_t len;
+	int tid = atomic_load(&v->inst->tid);
+
+	if (*fd < 0 && tid) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid,
+			 name);
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (*fd < 0)
+		return false;
+	len = pread(*fd, buf, size - 1, 0);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	return true;
+}
+
+/*
  * Whether the vCPU thread is runnable now (running, or waiting for a CPU):
- * the state field of /proc/self/task/TID/stat, after the command name in
+ * the state field of its stat file, after the command name in
  * parentheses.  False until the thread has said who it is; then its CPU
  * use alone says whether it wants CPU (credit.c).
  */
 static bool thread_runnable(struct vcpu *v)
 {
-	char path[64], buf[THREAD_STAT_PREFIX];
+	char buf[THREAD_STAT_PREFIX];
 	const char *state;
-	ssize_t len;
-	int tid = atomic_load(&v->inst->tid);
 
-	if (v->stat_fd < 0 && tid) {
-		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-		v->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (v->stat_fd < 0)
+	if (!read_task_file(v, "stat", &v->stat_fd, buf, sizeof(buf)))
 		return false;
-	len = pread(v->stat_fd, buf, sizeof(buf) - 1, 0);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
 	state = strrchr(buf, ')');
 	return state && state[1] == ' ' && state[2] == 'R';
 }
 
+/*
+ * How long the vCPU thread has waited for a CPU while runnable, since it
+ * was first read: the second field of its schedstat file, in ns.  It
+ * stays put while the file cannot be read (a kernel without schedstats:
+ * the capacity then stays whole, credit.h).
+ */
+static uint64_t thread_wait_ns(struct vcpu *v)
+{
+	char buf[THREAD_SCHEDSTAT_LEN], *wait;
+	uint64_t ns;
+
+	if (!read_task_file(v, "schedstat", &v->schedstat_fd, buf,
+			    sizeof(buf)))
+		return v->wait_ns;
+	strtoull(buf, &wait, 10); /* the CPU time: the clock says it */
+	ns = strtoull(wait, NULL, 10);
+	if (!v->wait_read)
+		v->wait_from = ns;
+	v->wait_read = true;
+	return ns - v->wait_from;
+}
+
 /* A vCPU thread's clocks `elapsed` ns after the last ones, or false if
- * it has ended.  Its state is read only if credit.c needs it. */
-static bool vcpu_clock(struct vcpu *v, uint64_t elapsed,
-		       struct credit_clock *c)
+ * it has ended.  Its state is read only if credit.c needs it (the vCPU
+ * was in `state` since the last tick). */
+static bool vcpu_clock(struct vcpu *v, enum credit_state state,
+		       uint64_t elapsed, struct credit_clock *c)
 {
 	if (atomic_load(&v->inst->finished) ||
 	    !clock_ns(v->clock, &c->cpu_ns))
 		return false;
-	c->runnable = !credit_busy(c->cpu_ns - v->cpu_ns, elapsed) &&
+	c->runnable = credit_needs_runnable(state, c->cpu_ns - v->cpu_ns,
+					    elapsed) &&
 		      thread_runnable(v);
+	c->wait_ns = thread_wait_ns(v);
 	v->cpu_ns = c->cpu_ns;
+	v->wait_ns = c->wait_ns;
 	return true;
 }
 
@@ -170,12 +218,14 @@ static void read_clocks(struct cpusched *cs, uint64_t elapsed,
 {
 	for (size_t i = 0; i < cs->n; i++) {
 		struct vcpu *v = &cs->vcpu[i];
+		enum credit_state state;
 
 		if (v->id < 0)
 			continue;
-		if (credit_state(&cs->credit, v->id) != CREDIT_RUN)
+		state = credit_state(&cs->credit, v->id);
+		if (state != CREDIT_RUN)
 			v->parked_ns += elapsed;
-		if (vcpu_clock(v, elapsed, &clock[v->id]))
+		if (vcpu_clock(v, state, elapsed, &clock[v->id]))
 			continue;
 		credit_remove(&cs->credit, v->id);
 		v->id = -1;
@@ -326,7 +376,7 @@ static int add_vcpus(struct cpusched *cs, struct instance *instances,
 		int rc;
 
 		*v = (struct vcpu){.inst = &instances[i], .id = -1,
-				   .stat_fd = -1};
+				   .stat_fd = -1, .schedstat_fd = -1};
 		if (!v->inst->started)
 			continue;
 		rc = pthread_getcpuclockid(v->inst->thread, &v->clock);
@@ -339,7 +389,7 @@ static int add_vcpus(struct cpusched *cs, struct instance *instances,
 					  "instance %s: cannot schedule its "
 					  "vCPU thread: %s",
 					  cfg->name, strerror(rc));
-		vcpu_clock(v, 0, &clock);
+		vcpu_clock(v, CREDIT_RUN, 0, &clock);
 		v->id = credit_add(&cs->credit, cfg->weight, cfg->cap, clock);
 	}
 	return 0;
@@ -347,9 +397,12 @@ static int add_vcpus(struct cpusched *cs, struct instance *instances,
 
 static void close_vcpus(struct cpusched *cs)
 {
-	for (size_t i = 0; i < cs->n; i++)
+	for (size_t i = 0; i < cs->n; i++) {
 		if (cs->vcpu[i].stat_fd >= 0)
 			close(cs->vcpu[i].stat_fd);
+		if (cs->vcpu[i].schedstat_fd >= 0)
+			close(cs->vcpu[i].schedstat_fd);
+	}
 }
 
 int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,

@@ -105,11 +105,14 @@ static void compute_shares(struct credit_sched *s)
 	water_fill(s, busy);
 }
 
-/* Credit no higher than one share. */
+/* Credit no higher than one share, and what the host kept it waiting
+ * for this period, up to one more (credit.h). */
 static void clamp_credit(struct credit_vcpu *v)
 {
-	if (v->credit > v->share)
-		v->credit = v->share;
+	int64_t most = v->share + (v->waited < v->share ? v->waited : v->share);
+
+	if (v->credit > most)
+		v->credit = most;
 }
 
 /*
@@ -151,6 +154,7 @@ static void refill(struct credit_sched *s, uint64_t now)
 		v->credit += v->share;
 		clamp_credit(v);
 		v->wanted = v->wants;
+		v->waited = 0;
 	}
 	s->period_start += periods * s->period_ns;
 	s->periods += periods;
@@ -254,39 +258,91 @@ static uint64_t advance(uint64_t now, uint64_t then)
 	return now > then ? now - then : 0;
 }
 
-/*
- * Charge each vCPU what its clock says it used; note who is runnable.  If
- * the vCPUs released at the last tick filled every CPU and ran flat out
- * until now, the tick measures the capacity (credit.h).
- */
-static void account(struct credit_sched *s, uint64_t now,
-		    const struct credit_clock clock[])
+/* Whether a vCPU that used `used` and waited `waited` of the `elapsed`
+ * since the last tick was runnable throughout (credit.h). */
+static bool runnable_throughout(uint64_t used, uint64_t waited,
+				uint64_t elapsed)
 {
-	uint64_t elapsed = now - s->last_tick, used_all = 0;
-	bool full = running(s) >= s->cpus;
+	return (used + waited) * CREDIT_RUNNABLE_DIVISOR >=
+	       elapsed * (CREDIT_RUNNABLE_DIVISOR - 1);
+}
+
+/* What each vCPU used and waited for since the last tick. */
+struct tick_use {
+	uint64_t used[CREDIT_VCPUS_MAX], waited[CREDIT_VCPUS_MAX];
+	uint64_t elapsed;
+	uint64_t woken; /* used by halted vCPUs that woke meanwhile */
+};
+
+/*
+ * If the vCPUs released at the last tick filled every CPU and were
+ * runnable until now, the tick measures the capacity (credit.h).
+ */
+static void measure_capacity(struct credit_sched *s, const struct tick_use *t)
+{
+	uint64_t used_all = 0;
+	bool full = running(s) >= s->cpus && t->elapsed;
 
 	for (int id = 0; id < NVCPUS; id++) {
-		struct credit_vcpu *v = &s->vcpu[id];
-		uint64_t used;
+		const struct credit_vcpu *v = &s->vcpu[id];
 
 		if (!v->present)
 			continue;
-		used = advance(clock[id].cpu_ns, v->clock.cpu_ns);
-		used_all += used;
+		used_all += t->used[id];
 		if (placed(v))
-			full = full && used * CREDIT_FULL_DIVISOR >=
-					       elapsed * (CREDIT_FULL_DIVISOR - 1);
+			full = full && runnable_throughout(t->used[id],
+							   t->waited[id],
+							   t->elapsed);
+	}
+	if (full) {
+		s->full_ns += t->elapsed;
+		s->full_used_ns += used_all;
+	}
+}
+
+/*
+ * What the host kept a vCPU waiting for, to be carried as credit
+ * (credit.h): its waits while it went on running (a vCPU just released
+ * waits for the one parked in its place to leave the CPU), in a tick in
+ * which no halted vCPU woke to compete for the CPUs.
+ */
+static uint64_t host_wait(const struct credit_vcpu *v,
+			  const struct tick_use *t, int id)
+{
+	return placed(v) && v->was_placed && !t->woken ? t->waited[id] : 0;
+}
+
+/* Charge each vCPU what its clock says it used; note who is runnable. */
+static void account(struct credit_sched *s, uint64_t now,
+		    const struct credit_clock clock[])
+{
+	struct tick_use t = {.elapsed = now - s->last_tick};
+
+	for (int id = 0; id < NVCPUS; id++) {
+		const struct credit_vcpu *v = &s->vcpu[id];
+
+		if (!v->present)
+			continue;
+		t.used[id] = advance(clock[id].cpu_ns, v->clock.cpu_ns);
+		t.waited[id] = advance(clock[id].wait_ns, v->clock.wait_ns);
+		if (v->state == CREDIT_RUN && !v->wants)
+			t.woken += t.used[id];
+	}
+	measure_capacity(s, &t);
+	for (int id = 0; id < NVCPUS; id++) {
+		struct credit_vcpu *v = &s->vcpu[id];
+
+		if (!v->present)
+			continue;
+		v->waited += (int64_t)host_wait(v, &t, id);
+		v->was_placed = placed(v);
 		v->clock = clock[id];
-		v->credit -= (int64_t)used;
+		v->credit -= (int64_t)t.used[id];
 		/* A parked vCPU still wants CPU: it wanted it when parked. */
-		if (v->state == CREDIT_RUN && elapsed)
-			v->wants = credit_busy(used, elapsed) ||
+		if (v->state == CREDIT_RUN && t.elapsed)
+			v->wants = credit_busy(t.used[id], t.elapsed) ||
 				   clock[id].runnable;
 		v->wanted = v->wanted || v->wants;
-	}
-	if (full && elapsed) {
-		s->full_ns += elapsed;
-		s->full_used_ns += used_all;
 	}
 	s->last_tick = now;
 }

@@ -18,14 +18,18 @@
  *   itself (exovmm's other threads, other processes, the kernel).
  *   Handing out all of `cpus` would leave that loss to whichever vCPU
  *   is never parked; handing out only the rest spreads it by weight.
- *   The capacity is measured from the vCPUs' own use over the ticks in
- *   which they were all running flat out on every CPU (see
- *   credit_sched.capacity), so a vCPU that halts or is parked does not
- *   make it shrink.
+ *   It is measured from the vCPUs' own CPU use over the ticks in which
+ *   they kept every CPU wanted throughout (see credit_sched.capacity), so
+ *   a vCPU that halts or is parked does not make it shrink.
  * - A vCPU's credit is what it has left of its share in this period.
- *   Unused credit does not accumulate past one share. Debt (CPU used past
- *   the credit) carries into the next period, up to one share, so shares
- *   hold on average even though parking lags the clock a little.
+ *   Unused credit does not accumulate past one share, except what the
+ *   vCPU could not spend because, allowed to run and going on running, it
+ *   waited for a CPU the host gave to something else: that it keeps (up
+ *   to one more share), to catch up later (a vCPU entitled to a whole CPU
+ *   has no other way to).
+ *   Debt (CPU used past the credit) carries into the next period, up to
+ *   one share, so shares hold on average even though parking lags the
+ *   clock a little.
  * - A capped vCPU without credit is parked until the next period, even if
  *   CPUs are idle: the cap is a ceiling.
  * - An uncapped vCPU without credit runs only on a CPU that no vCPU with
@@ -59,30 +63,42 @@
 
 /*
  * The capacity estimate, in millionths of the `cpus` CPUs.  A tick counts
- * towards it only when `cpus` vCPUs were released to run and each used
- * at least (CREDIT_FULL_DIVISOR - 1) / CREDIT_FULL_DIVISOR of the time
- * since the last: then no CPU idled for want of a tenant, and what they
- * did not use went to the host.  Each period with at least half of it
- * so measured moves the estimate by 1/CREDIT_CAPACITY_SMOOTHING of the
- * difference, and it never drops below CREDIT_CAPACITY_FLOOR: a vCPU
- * halting late in a counted tick lowers the measure, and a low estimate
- * costs the capped vCPUs whose cap does not bind (they are parked at
- * their smaller share, while the others run on past theirs).
+ * towards it when `cpus` vCPUs were released to run and each was runnable
+ * throughout, running or waiting for a CPU: at least (this - 1)/this of
+ * the time since the last tick (CREDIT_RUNNABLE_DIVISOR, slack for the
+ * clocks' skew).  Then no CPU idled for want of a tenant, and what all the
+ * vCPUs together did not use of the CPUs went to the host.  A vCPU that
+ * halted in the meantime slept part of the time: its CPU may have idled,
+ * and the tick does not count.  Each period with at least half of it so
+ * measured moves the estimate by 1/CREDIT_CAPACITY_SMOOTHING of the
+ * difference.  It never drops below CREDIT_CAPACITY_FLOOR: past that,
+ * the host is starving the tenants and handing out less would not help
+ * them.
  */
+#define CREDIT_RUNNABLE_DIVISOR 16u
 #define CREDIT_CAPACITY_ONE 1000000u
 #define CREDIT_CAPACITY_FLOOR 950000u /* the host takes at most 5% */
 #define CREDIT_CAPACITY_SMOOTHING 8u
-#define CREDIT_FULL_DIVISOR 4u
+
+/* Why a vCPU may not run now. */
+enum credit_state {
+	CREDIT_RUN,	    /* may run */
+	CREDIT_PARKED,	    /* others with more credit want the CPUs */
+	CREDIT_PARKED_CAP,  /* at its cap: parked until the next period */
+};
 
 /*
- * What the host says of a vCPU thread: the CPU time it has used (from
- * any fixed point), and whether it is runnable now (running or waiting
- * for a CPU; a halted vCPU sleeps in the host).  Whether it is runnable
- * is asked only of a vCPU that was not busy since the last tick
- * (credit_busy()): the caller need not find out for the others.
+ * What the host says of a vCPU thread: the CPU time it has used and the
+ * time it has spent runnable but waiting for a CPU (both from any fixed
+ * point; a host that cannot tell the wait gives 0, and the capacity then
+ * stays whole), and whether it is runnable now (running or waiting for a
+ * CPU; a halted vCPU sleeps in the host).  Whether it is runnable is
+ * asked only when credit_needs_runnable() says so: the caller need not
+ * find out for the others (it costs a read of /proc).
  */
 struct credit_clock {
 	uint64_t cpu_ns;
+	uint64_t wait_ns;
 	bool runnable;
 };
 
@@ -93,12 +109,14 @@ static inline bool credit_busy(uint64_t used, uint64_t elapsed)
 	return used * CREDIT_BUSY_DIVISOR >= elapsed;
 }
 
-/* Why a vCPU may not run now. */
-enum credit_state {
-	CREDIT_RUN,	    /* may run */
-	CREDIT_PARKED,	    /* others with more credit want the CPUs */
-	CREDIT_PARKED_CAP,  /* at its cap: parked until the next period */
-};
+/* Whether the tick needs to know if a vCPU in `state` that used `used`
+ * of `elapsed` is runnable: only if it was allowed to run and not busy (a
+ * parked vCPU wants CPU as it did when parked). */
+static inline bool credit_needs_runnable(enum credit_state state,
+					 uint64_t used, uint64_t elapsed)
+{
+	return state == CREDIT_RUN && !credit_busy(used, elapsed);
+}
 
 struct credit_vcpu {
 	bool present;
@@ -109,6 +127,8 @@ struct credit_vcpu {
 	struct credit_clock clock; /* its thread's clocks at the last tick */
 	bool wants;	      /* runnable since the last tick (or parked) */
 	bool wanted;	      /* wanted CPU at some tick of this period */
+	int64_t waited;	      /* ns the host kept it waiting this period */
+	bool was_placed;      /* allowed to run and wanting, a tick ago */
 	enum credit_state state;
 };
 

@@ -7,8 +7,8 @@
  * gives the CPUs to the busy vCPUs the scheduler lets run: each one
  * credit_place() pinned has its CPU, the others share the CPUs left,
  * evenly when there are more of them than CPUs (as the host's fair
- * scheduler would).  The host may keep part of each CPU for itself
- * (sim.host).  It calls credit_tick() when the scheduler asked to be
+ * scheduler would); a vCPU runnable but not running waits.  The host may
+ * keep part of each CPU for itself (sim.host).  It calls credit_tick() when the scheduler asked to be
  * called.  The tests then compare the CPU each vCPU got with the share
  * its weight and cap entitle it to.
  */
@@ -27,7 +27,7 @@
 #define TOLERANCE 0.01	 /* of one CPU: the layer's goal */
 #define SETTLE_LIVE (2 * PERIOD) /* a change takes effect within this */
 #define NOCAP 0u
-#define ZERO_CLOCK ((struct credit_clock){0, false})
+#define ZERO_CLOCK ((struct credit_clock){0, 0, false})
 
 #define SIM_CPUS 4
 
@@ -150,6 +150,7 @@ static void sim_step(struct sim *m)
 			got = free_capacity /
 			      (floating > free_cpus ? floating : free_cpus);
 		c->cpu_ns += (uint64_t)(STEP * got);
+		c->wait_ns += (uint64_t)(STEP * (1 - got));
 	}
 	m->now += STEP;
 	if (m->now >= m->next_tick) {
@@ -352,17 +353,17 @@ START_TEST(test_tick_wait_bounds)
 
 	credit_init(&s, 1, PERIOD, 0);
 	a = credit_add(&s, 256, 10, ZERO_CLOCK); /* 3 ms a period */
-	clock[a] = (struct credit_clock){MS, true};
+	clock[a] = (struct credit_clock){.cpu_ns = MS, .runnable = true};
 	wait = credit_tick(&s, MS, clock);
 	ck_assert_uint_le(wait, 2 * MS); /* 2 ms of credit left */
-	clock[a] = (struct credit_clock){2 * MS, true};
+	clock[a] = (struct credit_clock){.cpu_ns = 2 * MS, .runnable = true};
 	wait = credit_tick(&s, 2 * MS, clock);
 	ck_assert_uint_le(wait, MS);
-	clock[a] = (struct credit_clock){3 * MS - 1000, true};
+	clock[a] = (struct credit_clock){.cpu_ns = 3 * MS - 1000, .runnable = true};
 	wait = credit_tick(&s, 3 * MS, clock);
 	ck_assert_uint_eq(wait, CREDIT_TICK_MIN_NS);
 	ck_assert_int_eq(credit_state(&s, a), CREDIT_RUN);
-	clock[a] = (struct credit_clock){3 * MS + 1000, true};
+	clock[a] = (struct credit_clock){.cpu_ns = 3 * MS + 1000, .runnable = true};
 	wait = credit_tick(&s, 4 * MS, clock);
 	ck_assert_uint_le(wait, PERIOD / CREDIT_TICKS_PER_PERIOD);
 	ck_assert_int_eq(credit_state(&s, a), CREDIT_PARKED_CAP);
@@ -470,10 +471,10 @@ START_TEST(test_host_share_spread)
 END_TEST
 
 /*
- * The capacity is measured only while the vCPUs fill every CPU: a vCPU
- * that halts again and again, each time soon after being released, and
- * the idle CPU it leaves, are not taken for the host's use.  No host use
- * here, so the estimate must stay at (nearly) the whole of the CPUs.
+ * Neither a vCPU that halts again and again, leaving its CPU idle, nor
+ * the time placed vCPUs wait for their CPUs while such a vCPU, woken,
+ * competes with them, is taken for the host's use.  No host use here, so
+ * the estimate must stay at (nearly) the whole of the CPUs.
  */
 START_TEST(test_capacity_not_lowered_by_halting)
 {
