@@ -105,14 +105,11 @@ static void compute_shares(struct credit_sched *s)
 	water_fill(s, busy);
 }
 
-/* Credit no higher than one share, and what the host kept it waiting
- * for this period, up to one more (credit.h). */
+/* Credit no higher than one share. */
 static void clamp_credit(struct credit_vcpu *v)
 {
-	int64_t most = v->share + (v->waited < v->share ? v->waited : v->share);
-
-	if (v->credit > most)
-		v->credit = most;
+	if (v->credit > v->share)
+		v->credit = v->share;
 }
 
 /*
@@ -154,7 +151,6 @@ static void refill(struct credit_sched *s, uint64_t now)
 		v->credit += v->share;
 		clamp_credit(v);
 		v->wanted = v->wants;
-		v->waited = 0;
 	}
 	s->period_start += periods * s->period_ns;
 	s->periods += periods;
@@ -271,7 +267,6 @@ static bool runnable_throughout(uint64_t used, uint64_t waited,
 struct tick_use {
 	uint64_t used[CREDIT_VCPUS_MAX], waited[CREDIT_VCPUS_MAX];
 	uint64_t elapsed;
-	uint64_t woken; /* used by halted vCPUs that woke meanwhile */
 };
 
 /*
@@ -300,18 +295,6 @@ static void measure_capacity(struct credit_sched *s, const struct tick_use *t)
 	}
 }
 
-/*
- * What the host kept a vCPU waiting for, to be carried as credit
- * (credit.h): its waits while it went on running (a vCPU just released
- * waits for the one parked in its place to leave the CPU), in a tick in
- * which no halted vCPU woke to compete for the CPUs.
- */
-static uint64_t host_wait(const struct credit_vcpu *v,
-			  const struct tick_use *t, int id)
-{
-	return placed(v) && v->was_placed && !t->woken ? t->waited[id] : 0;
-}
-
 /* Charge each vCPU what its clock says it used; note who is runnable. */
 static void account(struct credit_sched *s, uint64_t now,
 		    const struct credit_clock clock[])
@@ -325,8 +308,6 @@ static void account(struct credit_sched *s, uint64_t now,
 			continue;
 		t.used[id] = advance(clock[id].cpu_ns, v->clock.cpu_ns);
 		t.waited[id] = advance(clock[id].wait_ns, v->clock.wait_ns);
-		if (v->state == CREDIT_RUN && !v->wants)
-			t.woken += t.used[id];
 	}
 	measure_capacity(s, &t);
 	for (int id = 0; id < NVCPUS; id++) {
@@ -334,8 +315,6 @@ static void account(struct credit_sched *s, uint64_t now,
 
 		if (!v->present)
 			continue;
-		v->waited += (int64_t)host_wait(v, &t, id);
-		v->was_placed = placed(v);
 		v->clock = clock[id];
 		v->credit -= (int64_t)t.used[id];
 		/* A parked vCPU still wants CPU: it wanted it when parked. */

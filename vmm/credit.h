@@ -22,14 +22,9 @@
  *   they kept every CPU wanted throughout (see credit_sched.capacity), so
  *   a vCPU that halts or is parked does not make it shrink.
  * - A vCPU's credit is what it has left of its share in this period.
- *   Unused credit does not accumulate past one share, except what the
- *   vCPU could not spend because, allowed to run and going on running, it
- *   waited for a CPU the host gave to something else: that it keeps (up
- *   to one more share), to catch up later (a vCPU entitled to a whole CPU
- *   has no other way to).
- *   Debt (CPU used past the credit) carries into the next period, up to
- *   one share, so shares hold on average even though parking lags the
- *   clock a little.
+ *   Unused credit does not accumulate past one share. Debt (CPU used past
+ *   the credit) carries into the next period, up to one share, so shares
+ *   hold on average even though parking lags the clock a little.
  * - A capped vCPU without credit is parked until the next period, even if
  *   CPUs are idle: the cap is a ceiling.
  * - An uncapped vCPU without credit runs only on a CPU that no vCPU with
@@ -127,8 +122,6 @@ struct credit_vcpu {
 	struct credit_clock clock; /* its thread's clocks at the last tick */
 	bool wants;	      /* runnable since the last tick (or parked) */
 	bool wanted;	      /* wanted CPU at some tick of this period */
-	int64_t waited;	      /* ns the host kept it waiting this period */
-	bool was_placed;      /* allowed to run and wanting, a tick ago */
 	enum credit_state state;
 };
 

@@ -43,6 +43,8 @@ struct sim {
 	struct credit_placement place;
 	unsigned cpus, n;
 	double host[SIM_CPUS]; /* of each CPU, what the host keeps */
+	/* Or the host takes all of CPU 0 for burst_ns every burst_every. */
+	uint64_t burst_every, burst_ns;
 	int id[CREDIT_VCPUS_MAX];
 	struct demand busy[CREDIT_VCPUS_MAX];
 	struct credit_clock clock[CREDIT_VCPUS_MAX]; /* by scheduler id */
@@ -97,6 +99,14 @@ static bool sim_runs(const struct sim *m, unsigned k)
 	       credit_state(&m->s, m->id[k]) == CREDIT_RUN;
 }
 
+/* What the host keeps of the CPU now. */
+static double sim_host(const struct sim *m, unsigned cpu)
+{
+	if (cpu == 0 && m->burst_every && m->now % m->burst_every < m->burst_ns)
+		return 1;
+	return m->host[cpu];
+}
+
 static int sim_pinned(const struct sim *m, unsigned k)
 {
 	return m->place.cpu[m->id[k]];
@@ -126,10 +136,10 @@ static void sim_step(struct sim *m)
 			m->halted_but_parked++;
 	}
 	for (unsigned cpu = 0; cpu < m->cpus; cpu++) {
-		capacity += 1 - m->host[cpu];
+		capacity += 1 - sim_host(m, cpu);
 		if (!pinned_to[cpu]) {
 			free_cpus++;
-			free_capacity += 1 - m->host[cpu];
+			free_capacity += 1 - sim_host(m, cpu);
 		}
 	}
 	for (unsigned k = 0; k < m->n; k++) {
@@ -145,7 +155,7 @@ static void sim_step(struct sim *m)
 		if (floating && !free_cpus)
 			got = capacity / (runnable > m->cpus ? runnable : m->cpus);
 		else if (sim_pinned(m, k) != CREDIT_CPU_ANY)
-			got = 1 - m->host[sim_pinned(m, k)];
+			got = 1 - sim_host(m, (unsigned)sim_pinned(m, k));
 		else
 			got = free_capacity /
 			      (floating > free_cpus ? floating : free_cpus);
@@ -471,6 +481,27 @@ START_TEST(test_host_share_spread)
 END_TEST
 
 /*
+ * The same 4% taken in bursts, a whole CPU for 2 ms every 50 ms: a vCPU
+ * that waited out a burst was runnable throughout (its wait says so), so
+ * the tick still measures the capacity and the burst counts as the
+ * host's, not as a halt.
+ */
+START_TEST(test_host_bursts)
+{
+	const struct busy_case *c = &host_cases[0];
+	struct sim m;
+
+	sim_init(&m, c->cpus);
+	m.burst_every = 50 * MS;
+	m.burst_ns = (uint64_t)(m.burst_every * HOST_KEEPS);
+	for (unsigned k = 0; k < c->n; k++)
+		sim_add(&m, c->weight[k], c->cap[k]);
+	expect_shares(&m, SEC, "weights 1:1:2:4, the host taking 2 ms "
+			       "bursts", c->want);
+}
+END_TEST
+
+/*
  * Neither a vCPU that halts again and again, leaving its CPU idle, nor
  * the time placed vCPUs wait for their CPUs while such a vCPU, woken,
  * competes with them, is taken for the host's use.  No host use here, so
@@ -508,6 +539,7 @@ static Suite *credit_suite(void)
 	tcase_add_test(shares, test_idle_vcpu);
 	tcase_add_loop_test(shares, test_host_share_spread, 0,
 			    sizeof(host_cases) / sizeof(host_cases[0]));
+	tcase_add_test(shares, test_host_bursts);
 	tcase_add_test(shares, test_capacity_not_lowered_by_halting);
 	suite_add_tcase(s, shares);
 	tcase_add_test(live, test_wake_up_not_starved);
