@@ -7,6 +7,9 @@
 #   sliding by one metrics interval, shares from the cpu_s column) against
 #   the share its weight and cap entitle it to; a row shows the window
 #   where |share - target| was worst, and a last row the worst tenant.
+#   Then the worst tenant against its part of what the tenants got
+#   together (the CPU the host left them), which is the layer's own
+#   accuracy: the host's use of the CPUs is not the layer's to hand out.
 #   scheduler overhead: the CPU that exovmm's threads other than the vCPU
 #   threads (the quota layer's, mostly) used over the steady
 #   part of each run, as a fraction of one CPU, from utime+stime in
@@ -166,34 +169,57 @@ measure() { # NAME SPEC
 	done
 }
 
-# "NAME SHARE TARGET ERROR" for each tenant of SPEC in run NAME: over
-# every WINDOW-second window between STEADY_FROM and STEADY_TO, the share
-# from the growth of cpu_s against the target; the window of the largest
-# |error|.
+# "NAME SHARE TARGET ERROR FAIR_ERROR" for each tenant of SPEC in run
+# NAME: over every WINDOW-second window between STEADY_FROM and STEADY_TO,
+# the share from the growth of cpu_s against the target; the window of
+# the largest |error|.  FAIR_ERROR is the largest |error| against the
+# tenant's part of what the tenants got together in the same window (the
+# CPU the host left them): a capped tenant's target stays its cap, the
+# others' targets are scaled to share the rest.  The metrics write every
+# tenant's line at the same sample, so the k-th lines of all tenants make
+# one window.
 shares() { # NAME SPEC
 	echo "$2" | awk -v from="$STEADY_FROM" -v to="$STEADY_TO" -v win="$WINDOW" '
-		FILENAME == "-" { target[$1] = $4; order[++m] = $1; next }
+		FILENAME == "-" {
+			target[$1] = $4; capped[$1] = $3 > 0; order[++m] = $1
+			if ($3 > 0) capped_sum += $4; else free_sum += $4
+			next
+		}
 		FNR > 1 && $3 != "ended" && $1 >= from && $1 <= to {
 			k = ++rows[$2]; t[$2, k] = $1; c[$2, k] = $4
 		}
+		# The share of tenant x over the window from its a-th line, or
+		# -1 if none is WINDOW long.
+		function window_share(x, a,    b) {
+			for (b = a + 1; b <= rows[x]; b++)
+				if (t[x, b] - t[x, a] >= win)
+					return (c[x, b] - c[x, a]) / (t[x, b] - t[x, a])
+			return -1
+		}
+		function abs(v) { return v < 0 ? -v : v }
 		END {
 			for (i = 1; i <= m; i++) {
-				x = order[i]; worst = -1
-				for (a = 1; a <= rows[x]; a++)
-					for (b = a + 1; b <= rows[x]; b++) {
-						if (t[x, b] - t[x, a] < win)
-							continue
-						s = (c[x, b] - c[x, a]) / (t[x, b] - t[x, a])
-						e = s - target[x]
-						if ((e < 0 ? -e : e) > worst) {
-							worst = e < 0 ? -e : e; share = s; err = e
-						}
-						break
+				x = order[i]; worst = -1; fair_worst = -1
+				for (a = 1; a <= rows[x]; a++) {
+					if ((s = window_share(x, a)) < 0)
+						continue
+					total = 0
+					for (j = 1; j <= m; j++)
+						total += window_share(order[j], a)
+					fair = target[x]
+					if (!capped[x])
+						fair *= (total - capped_sum) / free_sum
+					if (abs(s - target[x]) > worst) {
+						worst = abs(s - target[x]); share = s; err = s - target[x]
 					}
+					if (abs(s - fair) > fair_worst) {
+						fair_worst = abs(s - fair); fair_err = s - fair
+					}
+				}
 				if (worst < 0)
-					printf "%s n/a %s n/a\n", x, target[x]
+					printf "%s n/a %s n/a n/a\n", x, target[x]
 				else
-					printf "%s %.4f %.4f %+.4f\n", x, share, target[x], err
+					printf "%s %.4f %.4f %+.4f %+.4f\n", x, share, target[x], err, fair_err
 			}
 		}' - FS=, "$work/$1.csv"
 }
@@ -211,13 +237,15 @@ goal() { # FIGURE TEXT
 # The rows of run NAME, whose tenants SPEC lists, titled TITLE.
 rows() { # NAME SPEC TITLE
 	shares "$1" "$2" >"$work/$1.shares"
-	while read -r name share target err; do
+	while read -r name share target err fair_err; do
 		weight=$(echo "$2" | awk -v n="$name" '$1 == n { print $2 (($3 > 0) ? ", cap " $3 "%" : "") }')
 		line "$3: $name (weight $weight)" "$share" "$target" "$err" \
 			"$(goal "$err" "within $GOAL CPU")"
 	done <"$work/$1.shares"
 	worst=$(awk '$4 != "n/a" { e = $4 < 0 ? -$4 : $4; if (e > w) w = e } END { printf "%.4f", w }' "$work/$1.shares")
 	line "$3: worst tenant" "" "" "$worst" "$(goal "$worst" "within $GOAL CPU")"
+	worst=$(awk '$5 != "n/a" { e = $5 < 0 ? -$5 : $5; if (e > w) w = e } END { printf "%.4f", w }' "$work/$1.shares")
+	line "$3: worst, of what the tenants got" "" "" "$worst" "$(goal "$worst" "within $GOAL CPU")"
 	read -r overhead wakeups per_wakeup <"$work/$1.overhead" || true
 	case $overhead in
 	n/a*)
@@ -244,4 +272,6 @@ line "row" "share (CPUs)" "target (CPUs)" "error" "goal"
 rows weights "$WEIGHTS" "weights 1:1:2:4"
 rows caps "$CAPS" "d capped at 25%"
 echo "(share: the worst of the ${WINDOW} s windows from ${STEADY_FROM} to ${STEADY_TO} s, from exovmm's metrics;"
+echo " of what the tenants got: the error against each tenant's part, by weight and cap, of the CPU the"
+echo " tenants got together in the same window, which is what the host left them;"
 echo " exovmm outside vCPUs: its other threads, the quota layer's mostly, over the same span, to 1/$hz s)"
