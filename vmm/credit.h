@@ -4,7 +4,7 @@
  * physical CPUs, an accounting period).
  *
  * This is arithmetic only: the caller supplies the time and each vCPU
- * thread's CPU clock, and acts on the answers (cpusched.c parks and
+ * thread's clocks (CPU used, time waited for a CPU), and acts on the answers (cpusched.c parks and
  * releases real threads; tests/unit/test_credit.c runs it on simulated
  * time).
  *
@@ -35,8 +35,9 @@
  *   its share at an even pace across the period, instead of some
  *   exhausting it early while a CPU idles at the end.
  * - A vCPU that is not runnable at a tick and used less than half the
- *   time since the last one (halted) is not parked, so it wakes at once. While it idles it keeps a share as if it were busy, so on
- *   waking it has credit and outranks the vCPUs that spent theirs: it is
+ *   time since the last one (halted) is not parked, so it wakes at once.
+ *   While it idles it keeps a share as if it were busy, so on waking it
+ *   has credit and outranks the vCPUs that spent theirs: it is
  *   not starved.
  */
 #ifndef VMM_CREDIT_H
@@ -85,8 +86,9 @@ enum credit_state {
 /*
  * What the host says of a vCPU thread: the CPU time it has used and the
  * time it has spent runnable but waiting for a CPU (both from any fixed
- * point; a host that cannot tell the wait gives 0, and the capacity then
- * stays whole), and whether it is runnable now (running or waiting for a
+ * point; a host that cannot tell the wait gives 0, and then only ticks in
+ * which every released vCPU ran flat out measure the capacity, which
+ * misses the host's longer bursts), and whether it is runnable now (running or waiting for a
  * CPU; a halted vCPU sleeps in the host).  Whether it is runnable is
  * asked only when credit_needs_runnable() says so: the caller need not
  * find out for the others (it costs a read of /proc).
