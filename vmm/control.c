@@ -228,6 +228,7 @@ static void describe(struct control *c, FILE *out, size_t i, bool details)
 		     ull(mem.chunks_released));
 		pair(out, CONTROL_KEY_TAKEN, "%llu", ull(mem.chunks_taken));
 		pair(out, CONTROL_KEY_EXITS, "%llu", ull(cpu.exits));
+		pair(out, "waited_s", "%.3f", cpu.waited_s);
 	}
 	fputc('\n', out);
 }

@@ -271,6 +271,7 @@ static void vcpu_stats(const struct cpusched *cs, const struct vcpu *v,
 			    : 0,
 		.credit_ms = c ? (double)c->credit / NS_PER_MS : 0,
 		.parked_s = (double)v->parked_ns / NS_PER_SEC,
+		.waited_s = (double)v->wait_ns / NS_PER_SEC,
 		.weight = c ? c->weight : v->inst->cfg->weight,
 		.cap = c ? c->cap : v->inst->cfg->cap,
 		.exits = atomic_load(&v->inst->exits),
@@ -319,13 +320,16 @@ static void sample(struct cpusched *cs, uint64_t now)
 
 /*
  * The memory quota layer runs on this clock: chunks still owed past their
- * deadline are taken, and each guest learns how long it has been parked.
+ * deadline are taken, and each guest learns its vCPU's stolen time (parked
+ * or waiting for a host CPU), which its deadlines do not count.
  */
 static void tick_memory(struct cpusched *cs, uint64_t now)
 {
 	for (size_t i = 0; i < cs->n; i++) {
-		memory_note_parked(cs->vcpu[i].inst, cs->vcpu[i].parked_ns);
-		memory_tick(cs->vcpu[i].inst, now);
+		const struct vcpu *v = &cs->vcpu[i];
+
+		memory_note_stolen(v->inst, v->parked_ns + v->wait_ns);
+		memory_tick(v->inst, now);
 	}
 }
 

@@ -7,7 +7,7 @@
  * layer hands out ([exovmm] cpus).  The same thread samples each vCPU's
  * share every metrics interval (for the metrics time series, metrics.h,
  * and for cpusched_stats), and drives the memory quota layer's clock
- * (memory_tick, memory_note_parked).  The control socket (control.h)
+ * (memory_tick, memory_note_stolen).  The control socket (control.h)
  * changes weights and caps and reads the figures while it runs.
  */
 #ifndef VMM_CPUSCHED_H
@@ -37,6 +37,7 @@ struct cpusched_stats {
 	double target;	      /* CPUs its weight and cap entitle it to now */
 	double credit_ms;     /* left of its share in this period */
 	double parked_s;      /* time parked by the quota layer, in total */
+	double waited_s;      /* time runnable but waiting for a host CPU */
 	unsigned weight, cap; /* cap: percent of one CPU, 0 = none */
 	uint64_t exits;	      /* returns from the guest to exovmm */
 };

@@ -304,10 +304,11 @@ void memory_stats(struct instance *inst, struct memory_stats *out)
 	pthread_mutex_unlock(&m->lock);
 }
 
-void memory_note_parked(struct instance *inst, uint64_t parked_ns)
+void memory_note_stolen(struct instance *inst, uint64_t stolen_ns)
 {
 	if (inst->memory.mailbox)
-		__atomic_store_n(&inst->memory.mailbox->parked_ns, parked_ns, __ATOMIC_RELAXED);
+		__atomic_store_n(&inst->memory.mailbox->stolen_ns, stolen_ns,
+				 __ATOMIC_RELAXED);
 }
 
 bool memory_withdrawn_access(struct instance *inst, uint64_t gpa)

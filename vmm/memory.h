@@ -80,8 +80,9 @@ void memory_stats(struct instance *inst, struct memory_stats *out);
  */
 bool memory_release(struct instance *inst, uint32_t first, uint32_t count, int32_t *ret);
 
-/* Tell the guest its total parked time (the CPU quota layer's). */
-void memory_note_parked(struct instance *inst, uint64_t parked_ns);
+/* Tell the guest its vCPU's total stolen time: parked by the CPU quota
+ * layer, or waiting for a host CPU. */
+void memory_note_stolen(struct instance *inst, uint64_t stolen_ns);
 
 /*
  * The guest touched guest-physical gpa, which has no memory behind it:

@@ -28,7 +28,7 @@ void metrics_write(struct metrics *m, const struct metrics_row *r)
 
 	fprintf(m->file,
 		"%.3f,%s,%s,%.6f,%.4f,%.4f,%.3f,%.3f,%u,%u,%llu,%llu,%.1f,%llu,"
-		"%llu,%llu,%llu\n",
+		"%llu,%llu,%llu,%.3f\n",
 		r->time_s, r->instance, c->state, c->cpu_s, c->share, c->target,
 		c->credit_ms, c->parked_s, c->weight, c->cap,
 		(unsigned long long)(mem->granted / VMM_MIB),
@@ -36,7 +36,7 @@ void metrics_write(struct metrics *m, const struct metrics_row *r)
 		(unsigned long long)(mem->target / VMM_MIB),
 		(unsigned long long)mem->revocations,
 		(unsigned long long)mem->chunks_released,
-		(unsigned long long)mem->chunks_taken);
+		(unsigned long long)mem->chunks_taken, c->waited_s);
 }
 
 void metrics_flush(struct metrics *m)

@@ -15,7 +15,7 @@
 #define METRICS_HEADER                                                         \
 	"time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,"  \
 	"cap,memory_mib,exits,memory_used_mib,memory_target_mib,revocations,"  \
-	"chunks_released,chunks_taken"
+	"chunks_released,chunks_taken,waited_s"
 
 struct cpusched_stats; /* cpusched.h */
 struct memory_stats;   /* memory.h */

@@ -37,9 +37,10 @@ void chunks_frame_freed(uint32_t frame, struct env *owner);
 bool chunks_withdraw_range(uint64_t *lo, uint64_t *hi);
 
 /*
- * The vCPU's total time parked by exovmm's CPU quota layer (0 without a
- * mailbox): time that passed on the clocks but in which nothing ran.
+ * The vCPU's total stolen time (0 without a mailbox): parked by exovmm's
+ * CPU quota layer or kept waiting for a host CPU; time that passed on the
+ * clocks but in which nothing ran.
  */
-uint64_t chunks_parked_ns(void);
+uint64_t chunks_stolen_ns(void);
 
 #endif /* EXO_CHUNKS_H */

@@ -64,7 +64,7 @@ struct env {
 
 	bool revoking; /* a revocation request is outstanding */
 	uint64_t revoke_deadline_tsc;
-	uint64_t revoke_parked_ns; /* the vCPU's parked time at the request */
+	uint64_t revoke_stolen_ns; /* the vCPU's stolen time at the request */
 	uint64_t withdraw_held; /* its frames in chunks leaving the machine */
 } __attribute__((aligned(16)));
 

@@ -224,9 +224,9 @@ static void follow_target(uint32_t target)
 	}
 }
 
-uint64_t chunks_parked_ns(void)
+uint64_t chunks_stolen_ns(void)
 {
-	return mb ? __atomic_load_n(&mb->parked_ns, __ATOMIC_RELAXED) : 0;
+	return mb ? __atomic_load_n(&mb->stolen_ns, __ATOMIC_RELAXED) : 0;
 }
 
 bool chunks_withdraw_range(uint64_t *lo, uint64_t *hi)

@@ -60,7 +60,7 @@ void revoke_request(struct env *e)
 	if (!e->revoking) {
 		e->revoke_deadline_tsc =
 		    sched_deadline(sched_params.revoke_grace_us);
-		e->revoke_parked_ns = chunks_parked_ns();
+		e->revoke_stolen_ns = chunks_stolen_ns();
 		if (e->revoke_deadline_tsc < next_deadline_tsc)
 			next_deadline_tsc = e->revoke_deadline_tsc;
 		u->revoke.deadline_tsc = e->revoke_deadline_tsc;
@@ -195,17 +195,17 @@ static void repossess(struct env *e)
 }
 
 /*
- * e's deadline, later by the time exovmm has kept the vCPU parked since
- * the request: the grace is time for the env to run, and a host sharing
- * its CPUs among many instances must not spend it.  (uenv.revoke's
- * deadline_tsc is the earliest it can be.)
+ * e's deadline, later by the vCPU's stolen time since the request (parked
+ * by exovmm, or waiting for a host CPU): the grace is time for the env to
+ * run, and a host sharing its CPUs among many instances must not spend
+ * it.  (uenv.revoke's deadline_tsc is the earliest it can be.)
  */
 static uint64_t deadline_of(const struct env *e)
 {
-	uint64_t parked_us =
-	    (chunks_parked_ns() - e->revoke_parked_ns) / NS_PER_US;
+	uint64_t stolen_us =
+	    (chunks_stolen_ns() - e->revoke_stolen_ns) / NS_PER_US;
 
-	return e->revoke_deadline_tsc + timer_us_to_tsc(parked_us);
+	return e->revoke_deadline_tsc + timer_us_to_tsc(stolen_us);
 }
 
 void revoke_enforce_deadlines(void)

@@ -35,7 +35,7 @@ struct sched_params sched_params = {SLICE_DEFAULT_US, REVOKE_GRACE_DEFAULT_US};
 static exo_envid_t slice_owner; /* owner of the current slot */
 static bool in_grace;		/* between an epilogue and its bound */
 static uint64_t grace_start_tsc;  /* when the epilogue was sent */
-static uint64_t grace_parked_ns; /* the vCPU's parked time then */
+static uint64_t grace_stolen_ns; /* the vCPU's stolen time then */
 
 uint64_t sched_deadline(uint64_t grace_us)
 {
@@ -157,20 +157,20 @@ static bool send_epilogue(struct env *e)
 	e->pending |= PENDING(EXO_UPCALL_EPILOGUE);
 	in_grace = true;
 	grace_start_tsc = rdtsc();
-	grace_parked_ns = chunks_parked_ns();
+	grace_stolen_ns = chunks_stolen_ns();
 	timer_oneshot_us(epilogue_bound_us());
 	return true;
 }
 
 /*
- * The bound is time the env could run: the time exovmm kept the vCPU
- * parked since the epilogue does not count.  True if the env has not run
+ * The bound is time the env could run: the vCPU's stolen time since the
+ * epilogue (parked by exovmm, or waiting for a host CPU) does not count.  True if the env has not run
  * for the bound yet and the timer was set for the rest.
  */
 static bool extend_grace(void)
 {
 	uint64_t wall_us = (rdtsc() - grace_start_tsc) / timer_us_to_tsc(1);
-	uint64_t stolen_us = (chunks_parked_ns() - grace_parked_ns) / NS_PER_US;
+	uint64_t stolen_us = (chunks_stolen_ns() - grace_stolen_ns) / NS_PER_US;
 	uint64_t ran_us = wall_us > stolen_us ? wall_us - stolen_us : 0;
 	uint64_t bound_us = epilogue_bound_us();
 

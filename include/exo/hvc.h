@@ -158,8 +158,10 @@ struct exo_mailbox {
 	uint32_t target_chunks; /* how many chunks exovmm wants granted */
 	uint32_t pad;
 	uint64_t deadline_ns; /* time allowed to reach a lower target */
-	/* Total time the CPU quota layer kept the vCPU parked. */
-	uint64_t parked_ns;
+	/* Total time the vCPU wanted to run and could not: parked by the
+	 * CPU quota layer, or runnable and waiting for a host CPU that the
+	 * host gave to something else (its steal time). */
+	uint64_t stolen_ns;
 	uint64_t granted[EXO_CHUNK_WORDS]; /* bit c % 64 of word c / 64 */
 
 	/* Written by the guest. */

@@ -39,10 +39,10 @@ t_policy:0"
 # tests need far less.  t_sched checks that an epilogue answered in time
 # is not charged: long slices (so a long bound, 100ms) keep a loaded
 # host's pauses from counting against it.  Sixteen instances here share 2
-# CPUs; time exovmm's CPU quota layer keeps a vCPU parked is added back
-# to the bound by the kernel (the mailbox's parked_ns), but time the host
-# itself gives the thread's CPU to another is not, and the bound runs on
-# wall time.
+# CPUs; the vCPU's stolen time (the mailbox's stolen_ns: parked by
+# exovmm's CPU quota layer, or waiting for a host CPU) is added back to
+# the bound by the kernel, as to revocation deadlines; the host's own
+# pauses of the whole VM are not, and the bound runs on wall time.
 : >"$work/test.conf"
 for t in $tests; do
 	name=${t%%:*}

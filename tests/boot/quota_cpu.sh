@@ -13,7 +13,10 @@
 #    interrupts off for 2 s next to a burner of equal weight: halted, it
 #    takes nothing and leaves the burner the whole CPU; awake, it gets its
 #    half at once (not starved) and the burner keeps the other half (the
-#    spinner was parked although it never took an interrupt).
+#    spinner was parked although it never took an interrupt);
+#  - on 1 CPU, a host process spinning on the same CPU as a burner: the
+#    burner's waited_s (its vCPU thread's wait for a CPU, which the guest
+#    learns as stolen time) grows by about half the time.
 # Makefile.inc runs this test after all the others, so no other test
 # competes for the CPUs it measures.
 . "$(dirname "$0")/lib.sh"
@@ -96,7 +99,7 @@ whole_cpu() {
 }
 
 header_ok() {
-	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits,memory_used_mib,memory_target_mib,revocations,chunks_released,chunks_taken$'
+	expect_re "$work/metrics.csv" '^time_s,instance,state,cpu_s,share,target,credit_ms,parked_s,weight,cap,memory_mib,exits,memory_used_mib,memory_target_mib,revocations,chunks_released,chunks_taken,waited_s$'
 }
 
 echo "=== weights 1:2:4 on 2 CPUs"
@@ -142,4 +145,19 @@ at_most sleeper "$(column_growth sleeper 0.75 1.75 8)" 0.05 \
 	"halted for a second, parked for (s)"
 near "sleeper, spinning" "$(column_mean sleeper 2.75 3.75 5)" 0.5
 near "burner, beside it" "$(column_mean burner 2.75 3.75 5)" 0.5
+
+echo "=== on 1 CPU, a host process spinning on it too"
+# The pool is the first CPU exovmm may run on, which is ours.
+pool_cpu=$(awk '$1 == "Cpus_allowed_list:" { split($2, a, /[,-]/); print a[1] }' /proc/self/status)
+scenario 1
+instance burner memory=16M "cmdline=run=burn -- 4"
+timeout "$BOOT_TIMEOUT" taskset -c "$pool_cpu" sh -c 'while :; do :; done' &
+hog_pid=$!
+run_exovmm_merged
+kill "$hog_pid"
+wait "$hog_pid" 2>/dev/null || true
+expect_status 0 "a burner beside a host process"
+# Sharing the CPU evenly, it waits about half the time: 1 s of these 2.
+at_least burner "$(column_growth burner 1 3 18)" 0.5 \
+	"waited for the CPU the host process held, over 2 s (s):"
 finish

@@ -305,8 +305,8 @@ START_TEST(test_init)
 	ck_assert_uint_eq(st.chunks_released, 0);
 	ck_assert_uint_eq(st.chunks_taken, 0);
 
-	memory_note_parked(&inst, 12345);
-	ck_assert_uint_eq(mailbox()->parked_ns, 12345);
+	memory_note_stolen(&inst, 12345);
+	ck_assert_uint_eq(mailbox()->stolen_ns, 12345);
 }
 END_TEST
 
