@@ -175,14 +175,14 @@ measure() { # NAME SPEC
 # the largest |error|.  FAIR_ERROR is the largest |error| against the
 # tenant's part of what the tenants got together in the same window (the
 # CPU the host left them): a capped tenant's target stays its cap, the
-# others' targets are scaled to share the rest.  The metrics write every
-# tenant's line at the same sample, so the k-th lines of all tenants make
-# one window.
+# others' targets are scaled to share what the rest got.  The metrics
+# write every tenant's line at the same sample, so the k-th lines of all
+# tenants make one window; one that some tenant lacks is not measured.
 shares() { # NAME SPEC
 	echo "$2" | awk -v from="$STEADY_FROM" -v to="$STEADY_TO" -v win="$WINDOW" '
 		FILENAME == "-" {
 			target[$1] = $4; capped[$1] = $3 > 0; order[++m] = $1
-			if ($3 > 0) capped_sum += $4; else free_sum += $4
+			if ($3 == 0) free_sum += $4
 			next
 		}
 		FNR > 1 && $3 != "ended" && $1 >= from && $1 <= to {
@@ -203,12 +203,17 @@ shares() { # NAME SPEC
 				for (a = 1; a <= rows[x]; a++) {
 					if ((s = window_share(x, a)) < 0)
 						continue
-					total = 0
-					for (j = 1; j <= m; j++)
-						total += window_share(order[j], a)
+					free_got = 0; whole = 1
+					for (j = 1; j <= m; j++) {
+						y = order[j]; sy = window_share(y, a)
+						whole = whole && sy >= 0
+						if (!capped[y]) free_got += sy
+					}
+					if (!whole)
+						continue
 					fair = target[x]
 					if (!capped[x])
-						fair *= (total - capped_sum) / free_sum
+						fair *= free_got / free_sum
 					if (abs(s - target[x]) > worst) {
 						worst = abs(s - target[x]); share = s; err = s - target[x]
 					}
@@ -234,6 +239,12 @@ goal() { # FIGURE TEXT
 		print text ": " (f <= goal ? "met" : "MISSED") }'
 }
 
+# The largest |error| in column COLUMN of a shares() FILE.
+worst_error() { # COLUMN FILE
+	awk -v c="$1" '$c != "n/a" { e = $c < 0 ? -$c : $c; if (e > w) w = e }
+		END { printf "%.4f", w }' "$2"
+}
+
 # The rows of run NAME, whose tenants SPEC lists, titled TITLE.
 rows() { # NAME SPEC TITLE
 	shares "$1" "$2" >"$work/$1.shares"
@@ -242,10 +253,10 @@ rows() { # NAME SPEC TITLE
 		line "$3: $name (weight $weight)" "$share" "$target" "$err" \
 			"$(goal "$err" "within $GOAL CPU")"
 	done <"$work/$1.shares"
-	worst=$(awk '$4 != "n/a" { e = $4 < 0 ? -$4 : $4; if (e > w) w = e } END { printf "%.4f", w }' "$work/$1.shares")
+	worst=$(worst_error 4 "$work/$1.shares")
 	line "$3: worst tenant" "" "" "$worst" "$(goal "$worst" "within $GOAL CPU")"
-	worst=$(awk '$5 != "n/a" { e = $5 < 0 ? -$5 : $5; if (e > w) w = e } END { printf "%.4f", w }' "$work/$1.shares")
-	line "$3: worst, of what the tenants got" "" "" "$worst" "$(goal "$worst" "within $GOAL CPU")"
+	worst=$(worst_error 5 "$work/$1.shares")
+	line "$3: worst vs the tenants' total" "" "" "$worst" "$(goal "$worst" "within $GOAL CPU")"
 	read -r overhead wakeups per_wakeup <"$work/$1.overhead" || true
 	case $overhead in
 	n/a*)
@@ -272,6 +283,6 @@ line "row" "share (CPUs)" "target (CPUs)" "error" "goal"
 rows weights "$WEIGHTS" "weights 1:1:2:4"
 rows caps "$CAPS" "d capped at 25%"
 echo "(share: the worst of the ${WINDOW} s windows from ${STEADY_FROM} to ${STEADY_TO} s, from exovmm's metrics;"
-echo " of what the tenants got: the error against each tenant's part, by weight and cap, of the CPU the"
+echo " vs the tenants' total: the error against each tenant's part, by weight and cap, of the CPU the"
 echo " tenants got together in the same window, which is what the host left them;"
 echo " exovmm outside vCPUs: its other threads, the quota layer's mostly, over the same span, to 1/$hz s)"

@@ -36,6 +36,7 @@ struct vcpu {
 	int schedstat_fd; /* its /proc schedstat file; -1: not open yet */
 	uint64_t cpu_ns; /* at the last tick */
 	uint64_t wait_ns;   /* waited for a CPU since wait_from, at the last tick */
+	uint64_t waited_ns; /* of which, allowed to run (not parked) */
 	uint64_t wait_from; /* the schedstat wait when first read */
 	bool wait_read;	    /* it has been read */
 	uint64_t parked_ns;
@@ -126,19 +127,21 @@ static bool thread_runnable(struct vcpu *v)
 /*
  * How long the vCPU thread has waited for a CPU while runnable, since it
  * was first read: the second field of its schedstat file, in ns.  It
- * stays put while the file cannot be read (a kernel without schedstats:
- * the capacity then stays whole, credit.h).
+ * stays put while the file cannot be read or makes no sense (a kernel
+ * without schedstats: see credit_clock).
  */
 static uint64_t thread_wait_ns(struct vcpu *v)
 {
-	char buf[THREAD_SCHEDSTAT_LEN], *wait;
+	char buf[THREAD_SCHEDSTAT_LEN], *wait, *end;
 	uint64_t ns;
 
 	if (!read_task_file(v, "schedstat", &v->schedstat_fd, buf,
 			    sizeof(buf)))
 		return v->wait_ns;
 	strtoull(buf, &wait, 10); /* the CPU time: the clock says it */
-	ns = strtoull(wait, NULL, 10);
+	ns = strtoull(wait, &end, 10);
+	if (end == wait || (v->wait_read && ns < v->wait_from))
+		return v->wait_ns;
 	if (!v->wait_read)
 		v->wait_from = ns;
 	v->wait_read = true;
@@ -208,27 +211,51 @@ static int pin(struct cpusched *cs, struct vcpu *v, int index)
 	return rc;
 }
 
+/* Close the vCPU thread's /proc files, if they were opened. */
+static void close_task_files(struct vcpu *v)
+{
+	if (v->stat_fd >= 0)
+		close(v->stat_fd);
+	if (v->schedstat_fd >= 0)
+		close(v->schedstat_fd);
+	v->stat_fd = v->schedstat_fd = -1;
+}
+
 /*
- * Every vCPU's clocks.  A vCPU whose instance ended is forgotten, and its
- * share goes to the others; one parked since the last tick is charged
- * the time as parked.
+ * Every vCPU's clocks.  One parked since the last tick is charged the time
+ * as parked, less what it ran before it left the guest; one allowed to
+ * run, the time it waited for a host CPU as waited (a parked vCPU waits
+ * too, to leave the guest, in what is already its parked time).  So CPU,
+ * parked and waited time never add up to more than the time that passed.
+ * A vCPU whose instance ended is forgotten once all are read, and its
+ * share goes to the others.
  */
 static void read_clocks(struct cpusched *cs, uint64_t elapsed,
 			struct credit_clock clock[])
 {
+	bool ended[CREDIT_VCPUS_MAX] = {false};
+
 	for (size_t i = 0; i < cs->n; i++) {
 		struct vcpu *v = &cs->vcpu[i];
 		enum credit_state state;
+		uint64_t wait_before = v->wait_ns, cpu_before = v->cpu_ns, ran;
 
 		if (v->id < 0)
 			continue;
 		state = credit_state(&cs->credit, v->id);
-		if (state != CREDIT_RUN)
-			v->parked_ns += elapsed;
-		if (vcpu_clock(v, state, elapsed, &clock[v->id]))
+		if (!vcpu_clock(v, state, elapsed, &clock[v->id]))
+			ended[i] = true;
+		else if (state == CREDIT_RUN)
+			v->waited_ns += v->wait_ns - wait_before;
+		else if ((ran = v->cpu_ns - cpu_before) < elapsed)
+			v->parked_ns += elapsed - ran;
+	}
+	for (size_t i = 0; i < cs->n; i++) {
+		if (!ended[i])
 			continue;
-		credit_remove(&cs->credit, v->id);
-		v->id = -1;
+		credit_remove(&cs->credit, cs->vcpu[i].id);
+		cs->vcpu[i].id = -1;
+		close_task_files(&cs->vcpu[i]);
 	}
 }
 
@@ -271,7 +298,7 @@ static void vcpu_stats(const struct cpusched *cs, const struct vcpu *v,
 			    : 0,
 		.credit_ms = c ? (double)c->credit / NS_PER_MS : 0,
 		.parked_s = (double)v->parked_ns / NS_PER_SEC,
-		.waited_s = (double)v->wait_ns / NS_PER_SEC,
+		.waited_s = (double)v->waited_ns / NS_PER_SEC,
 		.weight = c ? c->weight : v->inst->cfg->weight,
 		.cap = c ? c->cap : v->inst->cfg->cap,
 		.exits = atomic_load(&v->inst->exits),
@@ -328,7 +355,7 @@ static void tick_memory(struct cpusched *cs, uint64_t now)
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct vcpu *v = &cs->vcpu[i];
 
-		memory_note_stolen(v->inst, v->parked_ns + v->wait_ns);
+		memory_note_stolen(v->inst, v->parked_ns + v->waited_ns);
 		memory_tick(v->inst, now);
 	}
 }
@@ -401,12 +428,9 @@ static int add_vcpus(struct cpusched *cs, struct instance *instances,
 
 static void close_vcpus(struct cpusched *cs)
 {
-	for (size_t i = 0; i < cs->n; i++) {
-		if (cs->vcpu[i].stat_fd >= 0)
-			close(cs->vcpu[i].stat_fd);
-		if (cs->vcpu[i].schedstat_fd >= 0)
-			close(cs->vcpu[i].schedstat_fd);
-	}
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->vcpu[i].inst) /* add_vcpus got this far */
+			close_task_files(&cs->vcpu[i]);
 }
 
 int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,

@@ -73,7 +73,7 @@
  */
 #define CREDIT_RUNNABLE_DIVISOR 16u
 #define CREDIT_CAPACITY_ONE 1000000u
-#define CREDIT_CAPACITY_FLOOR 950000u /* the host takes at most 5% */
+#define CREDIT_CAPACITY_FLOOR 950000u /* the estimate goes no lower */
 #define CREDIT_CAPACITY_SMOOTHING 8u
 
 /* Why a vCPU may not run now. */

@@ -42,5 +42,8 @@ bool chunks_withdraw_range(uint64_t *lo, uint64_t *hi);
  * clocks but in which nothing ran.
  */
 uint64_t chunks_stolen_ns(void);
+/* Stolen time since chunks_stolen_ns() read `then` (never negative: the
+ * mailbox is exovmm's to write). */
+uint64_t chunks_stolen_since(uint64_t then);
 
 #endif /* EXO_CHUNKS_H */

@@ -229,6 +229,13 @@ uint64_t chunks_stolen_ns(void)
 	return mb ? __atomic_load_n(&mb->stolen_ns, __ATOMIC_RELAXED) : 0;
 }
 
+uint64_t chunks_stolen_since(uint64_t then)
+{
+	uint64_t now = chunks_stolen_ns();
+
+	return now > then ? now - then : 0;
+}
+
 bool chunks_withdraw_range(uint64_t *lo, uint64_t *hi)
 {
 	uint32_t first = UINT32_MAX, last = 0;

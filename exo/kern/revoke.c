@@ -147,8 +147,9 @@ static struct env *largest_child(struct env *e, const struct resource *r)
  * child: it costs a child nothing.  Then what they hold, the largest
  * child first and as much of it as the debt needs: that disturbs the
  * fewest children (each cut is a request, a deadline and perhaps a
- * cascade below it), and the child holding the most is the likeliest to
- * have data frames to give back rather than only vital ones.  A child
+ * cascade below it), and the child with the largest quota is the
+ * likeliest to have data frames to give back rather than only vital
+ * ones.  A child
  * cut below its holdings owes, and at its own deadline pays the same way.
  */
 static void cut_children(struct env *e, const struct resource *r)
@@ -203,7 +204,7 @@ static void repossess(struct env *e)
 static uint64_t deadline_of(const struct env *e)
 {
 	uint64_t stolen_us =
-	    (chunks_stolen_ns() - e->revoke_stolen_ns) / NS_PER_US;
+	    chunks_stolen_since(e->revoke_stolen_ns) / NS_PER_US;
 
 	return e->revoke_deadline_tsc + timer_us_to_tsc(stolen_us);
 }

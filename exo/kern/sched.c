@@ -170,7 +170,7 @@ static bool send_epilogue(struct env *e)
 static bool extend_grace(void)
 {
 	uint64_t wall_us = (rdtsc() - grace_start_tsc) / timer_us_to_tsc(1);
-	uint64_t stolen_us = (chunks_stolen_ns() - grace_stolen_ns) / NS_PER_US;
+	uint64_t stolen_us = chunks_stolen_since(grace_stolen_ns) / NS_PER_US;
 	uint64_t ran_us = wall_us > stolen_us ? wall_us - stolen_us : 0;
 	uint64_t bound_us = epilogue_bound_us();
 

@@ -14,10 +14,11 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
 failures=0
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-boot.XXXXXX")
-exovmm_pid=
+exovmm_pid= helper_pid=
 # An exovmm left running by start_exovmm (a test that ended early) is
-# killed; wait_exovmm clears exovmm_pid once it has ended.
-trap '[ -z "$exovmm_pid" ] || kill -KILL "$exovmm_pid" 2>/dev/null; rm -rf "$work"' EXIT
+# killed; wait_exovmm clears exovmm_pid once it has ended.  So is a host
+# process a test started beside it (helper_pid).
+trap '[ -z "$exovmm_pid" ] || kill -KILL "$exovmm_pid" 2>/dev/null; [ -z "$helper_pid" ] || kill "$helper_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 skip() {
 	echo "SKIP: $*"
