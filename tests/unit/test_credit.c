@@ -7,10 +7,12 @@
  * gives the CPUs to the busy vCPUs the scheduler lets run: each one
  * credit_place() pinned has its CPU, the others share the CPUs left,
  * evenly when there are more of them than CPUs (as the host's fair
- * scheduler would); a vCPU runnable but not running waits.  The host may
- * keep part of each CPU for itself (sim.host).  It calls credit_tick() when the scheduler asked to be
- * called.  The tests then compare the CPU each vCPU got with the share
- * its weight and cap entitle it to.
+ * scheduler would); a vCPU runnable but not running waits, and, as in
+ * Linux's schedstat, the wait shows only once it runs again.  The host
+ * may keep part of each CPU for itself (sim.host, or bursts).  It calls
+ * credit_tick() when the scheduler asked to be called.  The tests then
+ * compare the CPU each vCPU got with the share its weight and cap
+ * entitle it to.
  */
 #include <check.h>
 #include <stdint.h>
@@ -48,6 +50,9 @@ struct sim {
 	int id[CREDIT_VCPUS_MAX];
 	struct demand busy[CREDIT_VCPUS_MAX];
 	struct credit_clock clock[CREDIT_VCPUS_MAX]; /* by scheduler id */
+	/* Waits not yet in clock[].wait_ns: the host adds a wait to it only
+	 * when the thread gets a CPU (schedstat's run_delay). */
+	uint64_t wait_pending[CREDIT_VCPUS_MAX];
 	uint64_t now, next_tick;
 	uint64_t halted_but_parked; /* steps a halted vCPU spent parked */
 };
@@ -160,7 +165,11 @@ static void sim_step(struct sim *m)
 			got = free_capacity /
 			      (floating > free_cpus ? floating : free_cpus);
 		c->cpu_ns += (uint64_t)(STEP * got);
-		c->wait_ns += (uint64_t)(STEP * (1 - got));
+		m->wait_pending[m->id[k]] += (uint64_t)(STEP * (1 - got));
+		if (got > 0) {
+			c->wait_ns += m->wait_pending[m->id[k]];
+			m->wait_pending[m->id[k]] = 0;
+		}
 	}
 	m->now += STEP;
 	if (m->now >= m->next_tick) {
