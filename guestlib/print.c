@@ -1,7 +1,7 @@
 /*
- * print.c: console output for programs: libos_puts, and libos_snprintf
- * and libos_printf over the formatter guestlib shares with the kernel
- * (exo/lib/format.c), one system call per printed string.
+ * print.c: console output for programs: libos_puts, and libos_printf over
+ * the formatter guestlib shares with the kernel (exo/lib/format.c), one
+ * system call per printed string.
  */
 #include "libos.h"
 
@@ -10,22 +10,6 @@
 long libos_puts(const char *s)
 {
 	return sys_cons_write(s, strlen(s));
-}
-
-int libos_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	return fmt_vsnprintf(buf, size, fmt, ap);
-}
-
-int libos_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = libos_vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
 }
 
 long libos_vprintf(const char *fmt, va_list ap)

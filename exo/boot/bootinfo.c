@@ -103,7 +103,7 @@ static const char *memmap_type_name(uint32_t type, char *buf, size_t len)
 	if (type < sizeof(memmap_type_names) / sizeof(memmap_type_names[0]) &&
 	    memmap_type_names[type])
 		return memmap_type_names[type];
-	ksnprintf(buf, len, "type %u", type);
+	fmt_snprintf(buf, len, "type %u", type);
 	return buf;
 }
 

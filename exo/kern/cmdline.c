@@ -165,12 +165,12 @@ static bool parse_word(const struct word *w, struct cmdline *out, char *err,
 			continue;
 		if (parsers[i].parse(w, out))
 			return true;
-		ksnprintf(err, errlen, "bad value \"%.*s\" for %s (want %s)",
+		fmt_snprintf(err, errlen, "bad value \"%.*s\" for %s (want %s)",
 			  w->value_len, w->value, parsers[i].key,
 			  parsers[i].want);
 		return false;
 	}
-	ksnprintf(err, errlen, "unknown key \"%.*s\"", w->key_len, w->key);
+	fmt_snprintf(err, errlen, "unknown key \"%.*s\"", w->key_len, w->key);
 	return false;
 }
 
@@ -201,7 +201,7 @@ static bool parse_args(const char *s, struct cmdline *out, char *err,
 	while (next_word(&s, &w)) {
 		/* Each word takes a NUL after it. */
 		if (out->args_len + w.len + 1 > EXO_ARGS_MAX) {
-			ksnprintf(
+			fmt_snprintf(
 			    err, errlen,
 			    "arguments after %s too long at \"%.*s\": "
 			    "more than %d bytes with a NUL after each word",
@@ -255,7 +255,7 @@ bool cmdline_parse(const char *s, struct cmdline *out, char *err, size_t errlen)
 		    !memcmp(cw.s, ARGS_MARK, cw.len))
 			return parse_args(s, out, err, errlen);
 		if (!split_word(cw.s, cw.s + cw.len, &w)) {
-			ksnprintf(err, errlen, "\"%.*s\" is not key=value",
+			fmt_snprintf(err, errlen, "\"%.*s\" is not key=value",
 				  cw.len, cw.s);
 			return false;
 		}

@@ -210,7 +210,7 @@ static void start_one(const struct cmdline *cl, int index, uint64_t frames,
 
 	if (!initrd_find(prog->s, prog->len, &img))
 		bad_program(prog->s, prog->len, "no such program in the initrd");
-	ksnprintf(name, sizeof(name), "%.*s", prog->len, prog->s);
+	fmt_snprintf(name, sizeof(name), "%.*s", prog->len, prog->s);
 	if (env_create(NULL, frames, slots, name, &e))
 		bad_program(prog->s, prog->len, "no memory for an env");
 	e->boot_index = index;

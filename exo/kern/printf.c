@@ -1,8 +1,8 @@
 /*
  * printf.c: the kernel's formatted output to the console.  The formatting
  * itself is exo/lib/format.c's, shared with guestlib; this file owns only
- * the console sink and the kernel's names for it (into a buffer:
- * snprintf.c).
+ * the console sink and the kernel's names for it (into a buffer, the
+ * kernel calls fmt_snprintf).
  */
 #include "printf.h"
 #include "console.h"

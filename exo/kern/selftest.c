@@ -170,7 +170,7 @@ static int formats(const char *want, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+	n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	return n == (int)strlen(want) && !strcmp(buf, want);
 }
@@ -190,7 +190,7 @@ static enum result check_printf(void)
 	    formats("-9223372036854775808 ffffffff80000000 100%",
 		    "%ld %lx %d%%", INT64_MIN, EXO_KERNBASE, 100) &&
 	    formats("x", "%c", 'x') &&
-	    ksnprintf(small, sizeof(small), "%s", "abcdef") == 6 &&
+	    fmt_snprintf(small, sizeof(small), "%s", "abcdef") == 6 &&
 	    !strcmp(small, "abc"));
 }
 
@@ -236,7 +236,7 @@ static const struct check checks[] = {
     {"initrd parses to the trailer", check_initrd},
     {"timer ticks advance while waiting", check_ticks},
     {"TSC is monotonic", check_tsc},
-    {"ksnprintf formats %d %u %x %s %p, width and padding", check_printf},
+    {"fmt_snprintf formats %d %u %x %s %p, width and padding", check_printf},
     {"direct map reads the same bytes as the identity view of the start-info "
      "page",
      check_direct_map},

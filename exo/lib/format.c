@@ -443,3 +443,14 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		buf[b.sink.len < size ? b.sink.len : size - 1] = '\0';
 	return n;
 }
+
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = fmt_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}

@@ -1,7 +1,7 @@
 /*
  * format.h: printf-style formatting, the one formatter behind the kernel's
- * kprintf/ksnprintf (exo/kern/printf.c) and guestlib's libos_printf and
- * libos_snprintf (guestlib/print.c).  Portable freestanding C, no
+ * kprintf (exo/kern/printf.c) and guestlib's libos_printf
+ * (guestlib/print.c); both format into buffers with fmt_snprintf.  Portable freestanding C, no
  * hardware: host tests compile it too (tests/unit/test_format.c).
  *
  * A conversion is %[flags][width][.precision][length]conv:
@@ -49,5 +49,7 @@ int fmt_vformat(struct fmt_sink *sink, const char *fmt, va_list ap);
  * output has, even when cut, or FMT_TOO_LONG.
  */
 int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif /* EXO_FORMAT_H */

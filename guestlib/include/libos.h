@@ -21,6 +21,8 @@
 
 #include <exo/abi.h>
 
+#include "../../exo/lib/format.h"
+
 #include "libos_frame.h"
 #include "libos_vm.h"
 #include "libos_libc.h"
@@ -222,10 +224,10 @@ long libos_wait(long child, int *status);
 /* Write s to the console; returns the bytes written or a negative E_*. */
 long libos_puts(const char *s);
 
-/* Like C's vsnprintf: returns the length the whole output would have. */
-int libos_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int libos_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Like C's snprintf and vsnprintf: they return the length the whole
+ * output would have.  The formatter the kernel uses too. */
+#define libos_snprintf fmt_snprintf
+#define libos_vsnprintf fmt_vsnprintf
 
 /*
  * Print with one SYS_CONS_WRITE per call; output longer than

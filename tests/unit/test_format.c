@@ -181,42 +181,28 @@ START_TEST(test_odd_formats)
 }
 END_TEST
 
-static int format_into(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int format_into(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = fmt_vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 START_TEST(test_truncation)
 {
 	char buf[SMALL + 2];
 
 	memset(buf, CANARY, sizeof(buf));
-	ck_assert_int_eq(format_into(buf, SMALL, "%s-%d", "abcdef", 12345), 12);
+	ck_assert_int_eq(fmt_snprintf(buf, SMALL, "%s-%d", "abcdef", 12345), 12);
 	ck_assert_str_eq(buf, "abcdef-"); /* SMALL - 1 characters and a NUL */
 	ck_assert_int_eq(buf[SMALL], CANARY);
 
 	memset(buf, CANARY, sizeof(buf));
-	ck_assert_int_eq(format_into(buf, SMALL, "%07d", 42), 7); /* fits */
+	ck_assert_int_eq(fmt_snprintf(buf, SMALL, "%07d", 42), 7); /* fits */
 	ck_assert_str_eq(buf, "0000042");
-	ck_assert_int_eq(format_into(buf, SMALL, "%08d", 42), 8); /* 1 over */
+	ck_assert_int_eq(fmt_snprintf(buf, SMALL, "%08d", 42), 8); /* 1 over */
 	ck_assert_str_eq(buf, "0000004");
 
 	memset(buf, CANARY, sizeof(buf));
-	ck_assert_int_eq(format_into(buf, 1, "%x", 0xabc), 3);
+	ck_assert_int_eq(fmt_snprintf(buf, 1, "%x", 0xabc), 3);
 	ck_assert_int_eq(buf[0], '\0');
 	ck_assert_int_eq(buf[1], CANARY);
-	ck_assert_int_eq(format_into(buf + 1, 0, "%s", "nothing"), 7);
+	ck_assert_int_eq(fmt_snprintf(buf + 1, 0, "%s", "nothing"), 7);
 	ck_assert_int_eq(buf[1], CANARY);
-	ck_assert_int_eq(format_into(NULL, 0, "%*d", 100, 1), 100);
+	ck_assert_int_eq(fmt_snprintf(NULL, 0, "%*d", 100, 1), 100);
 }
 END_TEST
 
