@@ -83,6 +83,18 @@ tenants_still_right() {
 	fi
 }
 
+# start_working [NAME]: exovmm on the scenario, once the wset of NAME (or
+# the only tenant) is into its second second.
+start_working() {
+	start_controlled
+	wait_for_line "$work/all" "${1:+[$1] }wset: second 2:"
+}
+
+# set_memory NAME SIZE: give NAME a memory target through exoctl.
+set_memory() {
+	ctl set "$1" memory="$2" >/dev/null || fail "set $1 memory=$2 refused"
+}
+
 expect_stat() {
 	got=$(stat "$1" "$2")
 	if [ "$got" = "$3" ]; then
@@ -95,10 +107,9 @@ expect_stat() {
 echo "=== shrink through the visible path, then grow back"
 scenario 10s
 instance a memory=32M memory_min=8M memory_max=48M "cmdline=run=wset revoke=2s -- 8 $WSET_SECONDS"
-start_controlled
-wait_for_line "$work/all" "wset: second 2:"
+start_working
 before=$(rss_kb)
-ctl set a memory=12M >/dev/null || fail "set a memory=12M refused"
+set_memory a 12M
 wait_stat a memory_mib 12
 after=$(rss_kb)
 expect_stat a chunks_released 10
@@ -113,7 +124,7 @@ if [ "$(stat a revocations)" -ge 1 ]; then
 else
 	fail "no revocation request was made"
 fi
-ctl set a memory=48M >/dev/null || fail "set a memory=48M refused"
+set_memory a 48M
 expect_stat a memory_mib 48
 tenants_still_right a
 
@@ -122,9 +133,8 @@ echo "=== shrink to memory_min: what the env cannot do without stays"
 # working set no longer fits and pages, and every chunk above goes back.
 scenario 10s
 instance a memory=32M memory_min=8M "cmdline=run=wset revoke=2s -- 2 $WSET_SECONDS"
-start_controlled
-wait_for_line "$work/all" "wset: second 2:"
-ctl set a memory=8M >/dev/null || fail "set a memory=8M refused"
+start_working
+set_memory a 8M
 wait_stat a memory_mib 8
 expect_stat a chunks_released 12
 expect_stat a chunks_taken 0
@@ -136,9 +146,8 @@ echo "=== a guest that ignores the request loses chunks by force; its neighbour 
 scenario 1s
 instance hog memory=32M memory_min=8M "cmdline=run=wset memory=ignore -- 8 $WSET_SECONDS"
 instance calm memory=32M memory_min=8M "cmdline=run=wset -- 4 $WSET_SECONDS"
-start_controlled
-wait_for_line "$work/all" "[hog] wset: second 2:"
-ctl set hog memory=12M >/dev/null || fail "set hog memory=12M refused"
+start_working hog
+set_memory hog 12M
 wait_stat hog chunks_taken 10
 expect_stat hog memory_mib 12
 expect_stat hog chunks_released 0
