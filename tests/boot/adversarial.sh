@@ -8,7 +8,7 @@
 # adversary (boot env 0) was killed, 0 when it only met errors.  stdout
 # and stderr go to one file, in order (see lib.sh).
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 inst='\[x\] '
 
@@ -20,7 +20,7 @@ pair() {
 	extra=${3:-}
 	programs=${4:-$adv,good}
 	echo "=== run=$programs${extra:+ $extra}"
-	: >"$work/test.conf"
+	begin_config
 	instance x memory=64M cmdline="\"run=$programs${extra:+ $extra}\""
 	run_exovmm_merged
 	expect_status "$status_want" "$adv"

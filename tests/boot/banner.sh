@@ -1,14 +1,14 @@
-# banner.sh: one instance boots on KVM, prints the banner with the memory
-# map of its configured size, lists the initrd, and exits 0.
+# banner.sh: one instance boots, prints the banner with the memory map of
+# its configured size, lists the initrd, and exits 0.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 for mem in 64M:65536:0x0000000004000000 128M:131072:0x0000000008000000; do
 	size=${mem%%:*}
 	rest=${mem#*:}
 	kib=${rest%%:*}
 	end=${rest#*:}
-	: >"$work/test.conf"
+	begin_config
 	instance hello memory="$size"
 	run_exovmm
 	expect_status 0 "memory $size"

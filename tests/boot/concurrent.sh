@@ -8,7 +8,7 @@
 # "slow" would end before "fast" even started.  Only orderings are
 # checked, each with a margin of a second or more, never a time limit.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 instance slow cmdline=hold=3s
 instance fast cmdline=hold=1s

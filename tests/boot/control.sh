@@ -14,7 +14,7 @@
 #  - The socket file is gone once exovmm ends; one left by a killed exovmm
 #    is replaced by the next.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 EXOCTL=${EXOCTL:-$(dirname "$EXOVMM")/exoctl}
 SOCKET=$work/ctl.sock
@@ -48,7 +48,7 @@ between() {
 }
 
 echo "=== a control path that cannot be a socket"
-: >"$work/test.conf"
+begin_config
 instance a
 echo "not a socket" >"$work/file"
 run_exovmm --control "$work/file"
@@ -72,7 +72,7 @@ expect_status 2 "unknown command"
 expect "$work/ctl.err" 'exoctl: unknown command "frobnicate"'
 
 echo "=== two burners under control"
-printf '[exovmm]\ncontrol = ctl.sock\n' >"$work/test.conf" # relative to the file
+begin_config control=ctl.sock # relative to the file
 instance a "cmdline=run=burn -- 20"
 instance b "cmdline=run=burn -- 20"
 start_exovmm
@@ -136,13 +136,13 @@ expect_status 143 "exovmm stopped by SIGTERM"
 if [ -e "$SOCKET" ]; then fail "socket left behind after exovmm ended"; else pass "socket removed"; fi
 
 echo "=== a socket left by a killed exovmm is replaced"
-: >"$work/test.conf"
+begin_config
 instance held cmdline=hold=30s
 start_exovmm --control "$SOCKET"
 wait_for_line "$work/all" "[held] exo: exo 0.1.0 booting on exovmm" && kill -KILL "$exovmm_pid"
 wait_exovmm
 if [ -S "$SOCKET" ]; then pass "killed exovmm left its socket"; else fail "no stale socket at $SOCKET"; fi
-: >"$work/test.conf"
+begin_config
 instance quick
 run_exovmm --control "$SOCKET"
 expect_status 0 "exovmm over a stale socket"

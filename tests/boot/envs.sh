@@ -7,7 +7,7 @@
 # killed as it kills on purpose: a kill line more or fewer means an env
 # died that should not have, or survived what should have ended it.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 # program:kills, where kills counts "exo: env N (...) killed:" lines:
 #   t_cap    a child it kills
@@ -43,7 +43,7 @@ t_policy:0"
 # exovmm's CPU quota layer, or waiting for a host CPU) is added back to
 # the bound by the kernel, as to revocation deadlines; the host's own
 # pauses of the whole VM are not, and the bound runs on wall time.
-: >"$work/test.conf"
+begin_config
 for t in $tests; do
 	name=${t%%:*}
 	extra= limits=

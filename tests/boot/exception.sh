@@ -1,7 +1,7 @@
 # exception.sh: a deliberate CPU exception in the kernel prints the
 # register dump and ends the instance with EXO_EXIT_EXCEPTION(vector).
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 # fault name, vector, mnemonic
 for case in de:0:DE bp:3:BP ud:6:UD gp:13:GP pf:14:PF; do
@@ -9,7 +9,7 @@ for case in de:0:DE bp:3:BP ud:6:UD gp:13:GP pf:14:PF; do
 	rest=${case#*:}
 	vector=${rest%%:*}
 	mnemonic=${rest#*:}
-	: >"$work/test.conf"
+	begin_config
 	instance crash cmdline="fault=$name"
 	run_exovmm
 	expect_status $((32 + vector)) "fault=$name"

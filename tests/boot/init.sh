@@ -14,12 +14,12 @@
 #          wset takes 1 and 1, refuses "0x10" and "0" naming the
 #          argument, exit 1
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 # Words of 8 bytes, 9 with their NUL: the 114th passes 1024 bytes.
 long=$(seq -f 'word%04g' 1 120 | tr '\n' ' ')
 
-: >"$work/test.conf"
+begin_config
 instance ok "cmdline=\"run=init -- hello t_libc t_vm\"" memory=16M
 instance twice "cmdline=\"run=init,init -- hello\"" memory=16M
 instance mixed "cmdline=\"run=init -- hello nosuch init adv_nohandler\"" memory=16M

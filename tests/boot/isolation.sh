@@ -7,13 +7,13 @@
 # "good" (holding a second) exits, and "good" still passes every
 # self-test after that, so the stop did not end or disturb it.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 for case in triple:'triple fault' port:'unexpected I/O: write of 1 bytes at port 0x' \
 	mmio:'unexpected MMIO: write of' hvc:'hypercall console: request at 0xfffffff8 lies outside guest memory'; do
 	name=${case%%:*}
 	reason=${case#*:}
-	: >"$work/test.conf"
+	begin_config
 	instance bad cmdline="fault=$name"
 	instance good cmdline='"test=boot hold=1s"'
 	run_exovmm_merged

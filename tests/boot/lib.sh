@@ -4,14 +4,28 @@
 # (or QEMU) on it with a time limit, and asserts on the console output and
 # the exit status.  A test whose backend is missing exits 77 (skip) after
 # printing why.  The environment comes from Makefile.am's
-# AM_TESTS_ENVIRONMENT: EXOVMM, EXO_IMAGES, QEMU, QBOOT_ROM, VALGRIND.
+# AM_TESTS_ENVIRONMENT: EXOVMM, EXO_IMAGES, QEMU, QBOOT_ROM, VALGRIND,
+# EXO_HAVE_UNICORN; and, for a test that runs exovmm, from the entry
+# Makefile.inc makes for each backend: EXO_BACKEND (kvm or unicorn).
 
 set -u
 
 : "${EXOVMM:?run the boot tests through make check}"
 : "${EXO_IMAGES:?run the boot tests through make check}"
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-60}
 failures=0
+
+# A log names its backend first: the kvm and unicorn runs of a test look
+# alike otherwise.
+echo "backend: ${EXO_BACKEND:-none (this test runs once, not once per exovmm backend)}"
+
+# Unicorn emulates the guest, 5 to 20 times slower than KVM runs it: time
+# limits (BOOT_TIMEOUT, given for KVM, and a test's own) are multiplied by
+# $slowdown.  Measurements and their tolerances are not.
+case ${EXO_BACKEND:-} in
+unicorn) slowdown=10 ;;
+*) slowdown=1 ;;
+esac
+BOOT_TIMEOUT=$((${BOOT_TIMEOUT:-60} * slowdown))
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exo-boot.XXXXXX")
 exovmm_pid= helper_pid=
@@ -43,28 +57,62 @@ finish() {
 	exit 0
 }
 
-require_kvm() {
-	[ -e /dev/kvm ] || skip "/dev/kvm does not exist (no KVM on this host)"
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm is not readable and writable by $(id -un)"
+# require_backend: the backend under test, $EXO_BACKEND, can run here;
+# skip (saying why) if not.
+require_backend() {
+	case ${EXO_BACKEND:-} in
+	kvm)
+		[ -e /dev/kvm ] || skip "kvm: /dev/kvm does not exist (no KVM on this host)"
+		{ : <>/dev/kvm; } 2>/dev/null || skip "kvm: /dev/kvm cannot be opened read-write by $(id -un)"
+		;;
+	unicorn)
+		[ "${EXO_HAVE_UNICORN:-}" = yes ] ||
+			skip "unicorn: exovmm built without Unicorn 2.1: run scripts/install-deps.sh and reconfigure"
+		;;
+	*)
+		# A hard error, not a skip: the test would otherwise never run.
+		echo "ERROR: EXO_BACKEND is \"${EXO_BACKEND:-}\", not kvm or unicorn: run the test as Makefile.inc registers it"
+		exit 99
+		;;
+	esac
 }
 
 require_qemu() {
 	[ -n "${QEMU:-}" ] && [ -x "$QEMU" ] || skip "qemu-system-x86_64 not found (Debian package qemu-system-x86)"
 }
 
+# keys KEY=VALUE...: print each as a config line.
+keys() {
+	for kv in "$@"; do
+		echo "${kv%%=*} = ${kv#*=}"
+	done
+}
+
+# begin_config [KEY=VALUE...]: start $work/test.conf afresh with its
+# [exovmm] section: the backend under test, and these keys.  This is the
+# one place a config gets its backend; a test sets other [exovmm] keys
+# here, since a second [exovmm] section is an error.
+begin_config() {
+	{
+		echo "[exovmm]"
+		echo "backend = ${EXO_BACKEND:?run the test as Makefile.inc registers it}"
+		keys "$@"
+	} >"$work/test.conf"
+}
+
 # instance NAME KEY=VALUE...: append an [instance NAME] section to
 # $work/test.conf, using the built image and initrd unless KEY=VALUE
-# names others.
+# names others.  An empty or absent config is begun first, so that no
+# instance runs on exovmm's default backend instead of the one under test.
 instance() {
 	name=$1
 	shift
+	[ -s "$work/test.conf" ] || begin_config
 	{
 		echo "[instance $name]"
 		case " $* " in *" image="*) ;; *) echo "image = $EXO_IMAGES/exo.elf" ;; esac
 		case " $* " in *" initrd="*) ;; *) echo "initrd = $EXO_IMAGES/progs.cpio" ;; esac
-		for kv in "$@"; do
-			echo "${kv%%=*} = ${kv#*=}"
-		done
+		keys "$@"
 	} >>"$work/test.conf"
 }
 

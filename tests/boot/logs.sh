@@ -5,7 +5,7 @@
 # not when the second instance's image is not an ELF file, nor when the
 # second instance's log file cannot be opened after the first one's was.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 logs=$work/logs
 instance first cmdline='"test=boot"'
@@ -36,7 +36,7 @@ check_tap "$logs/first.log" ''
 # A later run that fails to start leaves the earlier log alone.
 echo precious >"$logs/first.log"
 rm -f "$logs/second.log"
-: >"$work/test.conf"
+begin_config
 instance first
 instance second image="$EXO_IMAGES/progs.cpio"
 run_exovmm_merged --log-dir "$logs"
@@ -54,7 +54,7 @@ if [ -e "$logs/second.log" ]; then fail "second.log created by a run that never 
 # Both instances are fine, but second.log is a directory, so opening it
 # fails after first.log has been opened.
 mkdir "$logs/second.log"
-: >"$work/test.conf"
+begin_config
 instance first
 instance second
 run_exovmm_merged --log-dir "$logs"

@@ -20,7 +20,7 @@
 # Makefile.inc runs this test after all the others, so no other test
 # competes for the CPUs it measures.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 SHARE_TOLERANCE=0.1
 WHOLE_CPU_FLOOR=0.75
@@ -28,13 +28,7 @@ METRICS_INTERVAL=500ms
 
 # scenario CPUS: start a config with metrics on CPUS CPUs.
 scenario() {
-	: >"$work/test.conf"
-	{
-		echo "[exovmm]"
-		echo "cpus = $1"
-		echo "metrics = $work/metrics.csv"
-		echo "metrics_interval = $METRICS_INTERVAL"
-	} >>"$work/test.conf"
+	begin_config cpus="$1" metrics="$work/metrics.csv" metrics_interval="$METRICS_INTERVAL"
 }
 
 # column NAME FROM TO COLUMN: mean of COLUMN over NAME's rows with

@@ -12,10 +12,10 @@
 #  - a guest that touches a chunk it gave back stops alone, with a log line;
 #  - targets outside memory_min..memory_max are refused, naming the bound.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 EXOCTL=${EXOCTL:-$(dirname "$EXOVMM")/exoctl}
-SETTLE_TIMEOUT=20 # seconds for a target to be reached
+SETTLE_TIMEOUT=$((20 * slowdown)) # seconds for a target to be reached
 MIB_KB=1024
 # The tenants outlive every check (a loaded host may run them slowly);
 # each scenario ends them itself.
@@ -24,11 +24,7 @@ WSET_MORE_SECONDS=2 # of wset lines wanted after the last change
 
 # scenario DEADLINE: a config with a control socket and that revoke_deadline.
 scenario() {
-	{
-		echo "[exovmm]"
-		echo "control = $work/ctl.sock"
-		echo "revoke_deadline = $1"
-	} >"$work/test.conf"
+	begin_config control="$work/ctl.sock" revoke_deadline="$1"
 }
 
 # start_controlled: exovmm on the scenario, once its control socket is up.

@@ -31,7 +31,7 @@ for case in \
 	if [ "$got" = "$want" ]; then pass "check_tap: $want on $lines"; else fail "check_tap: $got on $lines, expected $want"; fi
 done
 
-require_kvm
+require_backend
 
 instance t cmdline='"test=boot tick=1ms"'
 run_exovmm
@@ -45,7 +45,7 @@ if [ -n "$ticks" ] && [ "$ticks" -gt 0 ]; then pass "timer ticked $ticks times";
 # The timer does not run fast: at tick=1ms, N ticks take at least N ms of
 # real time, however quickly the whole run went; and hold=500ms waited
 # for 500 of them.  No upper bound: a loaded machine may be slow.
-: >"$work/test.conf"
+begin_config
 instance h cmdline='"tick=1ms hold=500ms"'
 start_ns=$(date +%s%N)
 run_exovmm
@@ -64,7 +64,7 @@ else
 	fi
 fi
 
-: >"$work/test.conf"
+begin_config
 instance u cmdline='"console=uart test=boot"'
 run_exovmm
 expect_status 0 "test=boot over the UART"

@@ -6,7 +6,7 @@
 # must end within the test's time limit with the status above (an exovmm
 # that ignored the signal would exit 0 after the hold).
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 banner="exo: exo 0.1.0 booting on exovmm"
 
@@ -15,7 +15,7 @@ for case in INT:130:Interrupt TERM:143:Terminated; do
 	rest=${case#*:}
 	code=${rest%%:*}
 	text=${rest#*:}
-	: >"$work/test.conf"
+	begin_config
 	instance one cmdline=hold=30s
 	instance two cmdline=hold=30s
 	start_exovmm
@@ -35,7 +35,7 @@ done
 # "early" ends at once with a #UD in the kernel (exit code 32 + 6); "held"
 # is interrupted later.  The first instance in file order that did not
 # exit 0 is "early", so its code is the status, not 130.
-: >"$work/test.conf"
+begin_config
 instance early cmdline=fault=ud
 instance held cmdline=hold=30s
 start_exovmm

@@ -4,7 +4,7 @@
 # back where it was.  It must exit 0, print a passing TAP run and its
 # progress, and no env may be killed: t_soak kills none.
 . "$(dirname "$0")/lib.sh"
-require_kvm
+require_backend
 
 # t_soak runs SOAK_SECONDS (60, in t_soak.c) after its warm-up: room for
 # boot, the warm-up and the last round on a loaded host, unless the
@@ -12,7 +12,7 @@ require_kvm
 soak_timeout=180
 [ "$BOOT_TIMEOUT" -ge "$soak_timeout" ] || BOOT_TIMEOUT=$soak_timeout
 
-: >"$work/test.conf"
+begin_config
 instance soak "cmdline=\"run=t_soak\"" memory=32M
 run_exovmm_merged
 expect_status 0 "the soak test"

@@ -5,7 +5,7 @@
 # are not errors).
 . "$(dirname "$0")/lib.sh"
 [ -n "${VALGRIND:-}" ] && [ -x "$VALGRIND" ] || skip "valgrind not found (Debian package valgrind)"
-require_kvm
+require_backend
 
 vg() {
 	status=0
