@@ -441,6 +441,45 @@ static int write_boot_info(const struct guest_mem *mem,
 	return 0;
 }
 
+/* Everything pvh_load() checks, with what it learns in *img and *b. */
+static int check_boot(struct image *img, const struct guest_mem *mem,
+		      const void *initrd, size_t initrd_len,
+		      const char *initrd_name, size_t cmdline_len,
+		      struct pvh_boot *b, struct vmm_error *err)
+{
+	if (check_ehdr(img, err) < 0 || find_pvh_entry(img, err) < 0 ||
+	    check_segments(img, mem, err) < 0)
+		return -1;
+	if (initrd && initrd_len == 0)
+		return vmm_errorf(err, "%s: empty file; an initrd holds at least a cpio trailer",
+				  initrd_name);
+	if (initrd && place_initrd(img, mem, initrd_len, initrd_name,
+				   &b->initrd_gpa, err) < 0)
+		return -1;
+	if (cmdline_len > PVH_CMDLINE_MAX)
+		return vmm_errorf(
+		    err, "command line is %zu bytes; the limit is %llu",
+		    cmdline_len, PVH_CMDLINE_MAX);
+	b->start_info = PVH_BOOT_INFO_GPA;
+	b->entry = img->entry;
+	b->image_end = img->image_end;
+	b->initrd_size = initrd ? initrd_len : 0;
+	return 0;
+}
+
+int pvh_check(const struct guest_mem *mem, const void *image, size_t image_len,
+	      const char *image_name, const void *initrd, size_t initrd_len,
+	      const char *initrd_name, const char *cmdline,
+	      struct vmm_error *err)
+{
+	struct image img = {
+	    .data = image, .len = image_len, .name = image_name};
+	struct pvh_boot b;
+
+	return check_boot(&img, mem, initrd, initrd_len, initrd_name,
+			  cmdline ? strlen(cmdline) : 0, &b, err);
+}
+
 int pvh_load(struct guest_mem *mem, const void *image, size_t image_len,
 	     const char *image_name, const void *initrd, size_t initrd_len,
 	     const char *initrd_name, const char *cmdline,
@@ -448,26 +487,12 @@ int pvh_load(struct guest_mem *mem, const void *image, size_t image_len,
 {
 	struct image img = {
 	    .data = image, .len = image_len, .name = image_name};
-	struct pvh_boot b = {.start_info = PVH_BOOT_INFO_GPA};
+	struct pvh_boot b = {0};
 	size_t cmdline_len = cmdline ? strlen(cmdline) : 0;
 
-	if (check_ehdr(&img, err) < 0 || find_pvh_entry(&img, err) < 0 ||
-	    check_segments(&img, mem, err) < 0)
+	if (check_boot(&img, mem, initrd, initrd_len, initrd_name, cmdline_len,
+		       &b, err) < 0)
 		return -1;
-	if (initrd && initrd_len == 0)
-		return vmm_errorf(err, "%s: empty file; an initrd holds at least a cpio trailer",
-				  initrd_name);
-	if (initrd && place_initrd(&img, mem, initrd_len, initrd_name,
-				   &b.initrd_gpa, err) < 0)
-		return -1;
-	if (cmdline_len > PVH_CMDLINE_MAX)
-		return vmm_errorf(
-		    err, "command line is %zu bytes; the limit is %llu",
-		    cmdline_len, PVH_CMDLINE_MAX);
-	b.entry = img.entry;
-	b.image_end = img.image_end;
-	b.initrd_size = initrd ? initrd_len : 0;
-
 	if (load_segments(&img, mem, err) < 0 ||
 	    (initrd &&
 	     guest_write(mem, b.initrd_gpa, initrd, initrd_len, err) < 0) ||

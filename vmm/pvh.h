@@ -50,4 +50,14 @@ int pvh_load(struct guest_mem *mem, const void *image, size_t image_len,
 	     const char *initrd_name, const char *cmdline,
 	     struct pvh_boot *boot, struct vmm_error *err);
 
+/*
+ * The checks of pvh_load() alone, with the same messages, so a bad image
+ * can be refused before guest memory exists: only mem->size and
+ * mem->initrd_top are read, and nothing is written.
+ */
+int pvh_check(const struct guest_mem *mem, const void *image, size_t image_len,
+	      const char *image_name, const void *initrd, size_t initrd_len,
+	      const char *initrd_name, const char *cmdline,
+	      struct vmm_error *err);
+
 #endif /* VMM_PVH_H */
