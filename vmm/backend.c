@@ -5,9 +5,15 @@
 
 #include "backend.h"
 
-/* The first is the default. */
+/*
+ * In the order backend = auto prefers them (main.c chooses): KVM, then
+ * Unicorn.  config.c knows their names without linking them.
+ */
 static const struct vmm_backend *const backends[] = {
 	&vmm_kvm_backend,
+#ifdef HAVE_UNICORN
+	&vmm_unicorn_backend,
+#endif
 };
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -23,6 +29,7 @@ const struct vmm_backend *vmm_backend_find(const char *name)
 	return NULL;
 }
 
+/* The first auto tries; whether the host can run it is main.c's question. */
 const struct vmm_backend *vmm_backend_default(void)
 {
 	return backends[0];

@@ -6,7 +6,8 @@
  * reported as one line, "PATH:LINE: [SECTION] KEY: what was expected".
  * The parsers of the values that can change live (weight, cap, memory)
  * are shared with the control socket (control.c), so both accept and
- * refuse the same spellings.
+ * refuse the same spellings; the backend names likewise with exovmm's
+ * --backend (main.c).
  */
 #include <errno.h>
 #include <ini.h>
@@ -18,7 +19,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "config.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -37,8 +37,35 @@
 	"letters, digits, \"_\", \".\" or \"-\", starting with a letter or digit"
 #define UTF8_BOM "\xef\xbb\xbf"
 
-/* Backends planned but not built yet (backend.c lists the built ones). */
-static const char *const backends_later[] = {"unicorn", "libvirt"};
+/*
+ * The backend names this exovmm accepts, in the order messages list them.
+ * The names only: backend.c has the backends, and the unit tests of this
+ * file link none of them.
+ */
+static const char *const backends_built[] = {
+    VMM_BACKEND_AUTO,
+    VMM_BACKEND_KVM,
+#ifdef HAVE_UNICORN
+    VMM_BACKEND_UNICORN,
+#endif
+};
+
+/* Backends of the design that this exovmm lacks, and why. */
+struct missing_backend {
+	const char *name;
+	const char *why;
+};
+
+static const struct missing_backend backends_missing[] = {
+#ifndef HAVE_UNICORN
+    {VMM_BACKEND_UNICORN,
+     "is not built into this exovmm (configure found no Unicorn 2.1)"},
+#endif
+    {"libvirt", "is not built yet"},
+};
+
+/* Room for "auto, kvm or unicorn" and its NUL. */
+#define BACKEND_CHOICES_MAX 64
 
 struct unit {
 	const char *name;
@@ -325,14 +352,6 @@ static bool is_name(const char *s, size_t len)
 	return true;
 }
 
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Copy a string value, without the double quotes around it if any (they
  * let a value keep leading or trailing spaces).
@@ -374,28 +393,6 @@ static int copy_path(struct parse *p, const char *value, char **out)
 	return 0;
 }
 
-static int copy_backend(struct parse *p, const char *value, char **out)
-{
-	char *s;
-
-	if (copy_string(p, value, &s) < 0)
-		return -1;
-	if (vmm_backend_find(s)) {
-		*out = s;
-		return 0;
-	}
-	if (in_list(s, backends_later, ARRAY_SIZE(backends_later)))
-		fail_key(p, p->key,
-			 "\"%s\" is not available in this build (available: "
-			 "%s)",
-			 s, vmm_backend_names());
-	else
-		fail_key(p, p->key, "unknown backend \"%s\" (available: %s)", s,
-			 vmm_backend_names());
-	free(s);
-	return -1;
-}
-
 int vmm_parse_weight(const char *value, unsigned *out, struct vmm_error *err)
 {
 	uint64_t v;
@@ -420,6 +417,38 @@ int vmm_parse_cap(const char *value, unsigned *out, struct vmm_error *err)
 				  VMM_CAP_MAX, value);
 	*out = (unsigned)v;
 	return 0;
+}
+
+/* "auto, kvm or unicorn": the backend names accepted, for messages. */
+static void backend_choices(char *buf, size_t size)
+{
+	const size_t n = ARRAY_SIZE(backends_built);
+	size_t len = 0;
+
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i == 0 ? "" : i + 1 == n ? " or " : ", ",
+					backends_built[i]);
+}
+
+int vmm_parse_backend(const char *value, const char **out,
+		      struct vmm_error *err)
+{
+	char choices[BACKEND_CHOICES_MAX];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(backends_built); i++) {
+		if (strcmp(value, backends_built[i]) == 0) {
+			*out = backends_built[i];
+			return 0;
+		}
+	}
+	backend_choices(choices, sizeof(choices));
+	for (i = 0; i < ARRAY_SIZE(backends_missing); i++)
+		if (strcmp(value, backends_missing[i].name) == 0)
+			return vmm_errorf(err, "\"%s\" %s; expected %s", value,
+					  backends_missing[i].why, choices);
+	return vmm_errorf(err, "expected %s, got \"%s\"", choices, value);
 }
 
 int vmm_parse_memory(const char *value, uint64_t *out, struct vmm_error *err)
@@ -448,6 +477,20 @@ static int key_value(struct parse *p, int rc, const struct vmm_error *e)
 	return rc < 0 ? fail_key(p, p->key, "%s", e->msg) : 0;
 }
 
+/* [exovmm] backend and [instance NAME] backend alike. */
+static int set_backend(struct parse *p, const char *value, const char **out)
+{
+	struct vmm_error e;
+	char *s;
+	int rc;
+
+	if (copy_string(p, value, &s) < 0)
+		return -1;
+	rc = key_value(p, vmm_parse_backend(s, out, &e), &e);
+	free(s);
+	return rc;
+}
+
 /* --- [exovmm] ---------------------------------------------------------- */
 
 static int set_log_dir(struct parse *p, const char *value)
@@ -467,7 +510,7 @@ static int set_control(struct parse *p, const char *value)
 
 static int set_exovmm_backend(struct parse *p, const char *value)
 {
-	return copy_backend(p, value, &p->cfg.backend);
+	return set_backend(p, value, &p->cfg.backend);
 }
 
 static unsigned online_cpus(void)
@@ -665,7 +708,7 @@ static int set_net(struct parse *p, const char *value)
 
 static int set_instance_backend(struct parse *p, const char *value)
 {
-	return copy_backend(p, value, &instance(p)->backend);
+	return set_backend(p, value, &instance(p)->backend);
 }
 
 static const struct key instance_keys[] = {
@@ -939,7 +982,7 @@ static struct ini_settings ini_settings_swap(struct ini_settings s)
  * What every instance takes from [exovmm]: the revoke deadline, and the
  * backend unless it names its own.
  */
-static int inherit_exovmm(struct vmm_config *cfg)
+static void inherit_exovmm(struct vmm_config *cfg)
 {
 	size_t i;
 
@@ -947,10 +990,9 @@ static int inherit_exovmm(struct vmm_config *cfg)
 		struct vmm_instance_config *inst = &cfg->instances[i];
 
 		inst->revoke_deadline_ns = cfg->revoke_deadline_ns;
-		if (!inst->backend && !(inst->backend = strdup(cfg->backend)))
-			return -1;
+		if (!inst->backend)
+			inst->backend = cfg->backend;
 	}
-	return 0;
 }
 
 static int parse_file(struct parse *p)
@@ -975,17 +1017,15 @@ static int parse_file(struct parse *p)
 		return -1;
 	if (p->cfg.n_instances == 0)
 		return fail_file(p, "no [%s NAME] section", SECTION_INSTANCE);
-	if (!p->cfg.backend &&
-	    !(p->cfg.backend = strdup(vmm_backend_default()->name)))
-		return out_of_memory(p);
+	if (!p->cfg.backend)
+		p->cfg.backend = VMM_BACKEND_DEFAULT;
 	if (!p->cfg.timeslice_ns)
 		p->cfg.timeslice_ns = VMM_TIMESLICE_DEFAULT_NS;
 	if (!p->cfg.metrics_interval_ns)
 		p->cfg.metrics_interval_ns = VMM_METRICS_INTERVAL_DEFAULT_NS;
 	if (!p->cfg.revoke_deadline_ns)
 		p->cfg.revoke_deadline_ns = VMM_REVOKE_DEADLINE_DEFAULT_NS;
-	if (inherit_exovmm(&p->cfg) < 0)
-		return out_of_memory(p);
+	inherit_exovmm(&p->cfg);
 	return 0;
 }
 
@@ -1030,12 +1070,10 @@ void vmm_config_free(struct vmm_config *cfg)
 		free(inst->initrd);
 		free(inst->cmdline);
 		free(inst->net);
-		free(inst->backend);
 	}
 	free(cfg->instances);
 	free(cfg->path);
 	free(cfg->log_dir);
-	free(cfg->backend);
 	free(cfg->metrics);
 	free(cfg->control);
 	memset(cfg, 0, sizeof(*cfg));

@@ -38,6 +38,15 @@
 #define VMM_MIB (1ull << 20)
 #define VMM_MAX_INSTANCES 64
 
+/*
+ * The values of backend (exovmm.conf(5), exovmm --backend).  auto is KVM
+ * where the host can run it, else Unicorn (main.c decides, once per run).
+ */
+#define VMM_BACKEND_AUTO "auto"
+#define VMM_BACKEND_KVM "kvm"
+#define VMM_BACKEND_UNICORN "unicorn"
+#define VMM_BACKEND_DEFAULT VMM_BACKEND_AUTO
+
 struct vmm_instance_config {
 	char name[VMM_NAME_MAX + 1];
 	int line;        /* line of the [instance NAME] header, for messages */
@@ -50,7 +59,7 @@ struct vmm_instance_config {
 	unsigned weight;     /* VMM_WEIGHT_DEFAULT when not set */
 	unsigned cap;        /* percent of one CPU; 0 = no cap */
 	char *net;           /* NULL: no network */
-	char *backend;       /* the [exovmm] backend unless set */
+	const char *backend; /* the [exovmm] backend unless set */
 	/* [exovmm] revoke_deadline: how long the guest has to give memory
 	 * back after its target is lowered (memory.c reads it here). */
 	uint64_t revoke_deadline_ns;
@@ -59,7 +68,8 @@ struct vmm_instance_config {
 struct vmm_config {
 	char *path;          /* the file this was read from */
 	char *log_dir;       /* NULL: console to the terminal only */
-	char *backend;       /* "kvm" by default */
+	/* One of the VMM_BACKEND_* strings, never a copy: "auto" by default. */
+	const char *backend;
 	unsigned cpus;       /* 0: all host CPUs */
 	uint64_t timeslice_ns;
 	char *metrics;       /* NULL: no metrics */
@@ -94,5 +104,14 @@ void vmm_config_free(struct vmm_config *cfg);
 int vmm_parse_weight(const char *value, unsigned *out, struct vmm_error *err);
 int vmm_parse_cap(const char *value, unsigned *out, struct vmm_error *err);
 int vmm_parse_memory(const char *value, uint64_t *out, struct vmm_error *err);
+
+/*
+ * A backend name, as the file and exovmm --backend spell it: one of
+ * VMM_BACKEND_AUTO, VMM_BACKEND_KVM and (when exovmm is built with
+ * Unicorn) VMM_BACKEND_UNICORN, stored in *out as that constant.  Else -1
+ * with err saying whether the name is unknown, not built into this
+ * exovmm, or not built yet, and which names are accepted.
+ */
+int vmm_parse_backend(const char *value, const char **out, struct vmm_error *err);
 
 #endif /* VMM_CONFIG_H */

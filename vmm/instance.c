@@ -15,47 +15,75 @@
 #include "io.h"
 #include "pvh.h"
 
-/* Read the image and initrd and put them, with the boot information, into guest memory. */
+/* Guest memory as memory_init() lays it out, before there is any. */
+static void plan_memory(const struct vmm_instance_config *cfg, struct guest_mem *plan)
+{
+	plan->size = cfg->memory;
+	plan->initrd_top = cfg->memory_min ? cfg->memory_min : cfg->memory;
+}
+
+/* Read the image and initrd and check that they boot in the instance's memory. */
+static int read_guest(struct instance *inst, struct vmm_error *err)
+{
+	const struct vmm_instance_config *cfg = inst->cfg;
+	struct guest_mem plan = {0};
+
+	if (vmm_read_file(cfg->image, cfg->memory, &inst->image, &inst->image_len, err) < 0)
+		return -1;
+	if (cfg->initrd &&
+	    vmm_read_file(cfg->initrd, cfg->memory, &inst->initrd, &inst->initrd_len, err) < 0)
+		return -1;
+	plan_memory(cfg, &plan);
+	return pvh_check(&plan, inst->image, inst->image_len, cfg->image, inst->initrd,
+			 inst->initrd_len, cfg->initrd, cfg->cmdline, err);
+}
+
+static void free_guest_files(struct instance *inst)
+{
+	free(inst->image);
+	free(inst->initrd);
+	inst->image = inst->initrd = NULL;
+}
+
+/* Put the image and initrd, with the boot information, into guest memory. */
 static int load_guest(struct instance *inst, struct vmm_error *err)
 {
 	const struct vmm_instance_config *cfg = inst->cfg;
-	void *image = NULL, *initrd = NULL;
-	size_t image_len, initrd_len = 0;
 	struct pvh_boot boot;
-	int rc = -1;
+	int rc;
 
-	if (vmm_read_file(cfg->image, cfg->memory, &image, &image_len, err) < 0)
+	rc = pvh_load(&inst->mem, inst->image, inst->image_len, cfg->image, inst->initrd,
+		      inst->initrd_len, cfg->initrd, cfg->cmdline, &boot, err);
+	free_guest_files(inst);
+	if (rc < 0)
 		return -1;
-	if (cfg->initrd && vmm_read_file(cfg->initrd, cfg->memory, &initrd, &initrd_len, err) < 0)
-		goto out;
-	if (pvh_load(&inst->mem, image, image_len, cfg->image, initrd, initrd_len, cfg->initrd,
-		     cfg->cmdline, &boot, err) < 0)
-		goto out;
-	rc = inst->backend->set_pvh_entry(inst->vm, boot.entry, boot.start_info, err);
-out:
-	free(image);
-	free(initrd);
-	return rc;
+	return inst->backend->set_pvh_entry(inst->vm, boot.entry, boot.start_info, err);
 }
 
-int instance_create(struct instance *inst, const struct vmm_instance_config *cfg,
-		    struct vmm_error *err)
+int instance_prepare(struct instance *inst, const struct vmm_instance_config *cfg,
+		     struct vmm_error *err)
 {
 	memset(inst, 0, sizeof(*inst));
 	pthread_mutex_init(&inst->park_lock, NULL);
 	pthread_cond_init(&inst->park_cond, NULL);
 	inst->cfg = cfg;
 	inst->outcome = INSTANCE_NOT_RUN;
-	inst->backend = vmm_backend_find(cfg->backend);
-	if (!inst->backend)
-		return vmm_errorf(err, "backend \"%s\" is not built into this exovmm",
-				  cfg->backend);
+	/* Without a log file first: that cannot fail, and destroy needs it. */
 	if (console_open(&inst->console, cfg->name, NULL, err) < 0 ||
-	    inst->backend->create(&inst->vm, err) < 0 || memory_init(inst, err) < 0 ||
-	    load_guest(inst, err) < 0) {
+	    read_guest(inst, err) < 0) {
 		instance_destroy(inst);
 		return -1;
 	}
+	return 0;
+}
+
+int instance_create(struct instance *inst, const struct vmm_backend *backend,
+		    struct vmm_error *err)
+{
+	inst->backend = backend;
+	if (backend->create(&inst->vm, err) < 0 || memory_init(inst, err) < 0 ||
+	    load_guest(inst, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -224,6 +252,7 @@ void instance_destroy(struct instance *inst)
 		inst->backend->destroy(inst->vm);
 	inst->vm = NULL;
 	memory_destroy(inst);
+	free_guest_files(inst);
 	pthread_cond_destroy(&inst->park_cond);
 	pthread_mutex_destroy(&inst->park_lock);
 }

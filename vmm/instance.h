@@ -2,11 +2,13 @@
  * instance.h: one exokernel instance: its guest memory, its VM in a
  * backend, its devices and console, and the thread that runs it.
  *
- * Life cycle: instance_create() does everything that can fail for a reason
- * the user must fix (reading the image, allocating and mapping memory,
- * loading), and instance_open_log() opens the log, so exovmm can refuse a
- * bad configuration before any instance runs.  instance_start() then only
- * starts the log afresh and spawns the thread.
+ * Life cycle: instance_prepare() reads the image and initrd and checks
+ * that they boot in the instance's memory, with no backend yet, so exovmm
+ * refuses a bad configuration alike on every host.  instance_create() does
+ * the rest of what can fail (the VM, allocating and mapping memory,
+ * loading) on the backend exovmm chose, and instance_open_log() opens the
+ * log, so nothing runs until every instance is ready.  instance_start()
+ * then only starts the log afresh and spawns the thread.
  */
 #ifndef VMM_INSTANCE_H
 #define VMM_INSTANCE_H
@@ -40,6 +42,9 @@ struct instance {
 	struct memory_state memory; /* memory.c */
 	struct console console;
 	struct uart uart;
+	/* The files instance_prepare() read, kept until they are loaded. */
+	void *image, *initrd;
+	size_t image_len, initrd_len;
 	pthread_t thread;
 	bool started; /* the thread exists and is not joined yet */
 	bool ran;     /* the thread was ever started */
@@ -65,8 +70,14 @@ enum vmm_action {
 	VMM_END,      /* the instance's run is over (outcome recorded) */
 };
 
-/* Errors say what failed; the caller names the instance. */
-int instance_create(struct instance *inst, const struct vmm_instance_config *cfg,
+/*
+ * Errors say what failed; the caller names the instance.  A failed
+ * instance_prepare() leaves nothing to release; after a successful one,
+ * instance_destroy() releases the instance whatever happens next.
+ */
+int instance_prepare(struct instance *inst, const struct vmm_instance_config *cfg,
+		     struct vmm_error *err);
+int instance_create(struct instance *inst, const struct vmm_backend *backend,
 		    struct vmm_error *err);
 /*
  * Send the console also to LOG_DIR/NAME.log.  The file's old contents

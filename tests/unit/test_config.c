@@ -29,6 +29,13 @@
 #define SENTINEL 0x5a	    /* fills *cfg to show a failed load left it alone */
 #define LINE_MAX_BYTES 8192 /* as CONFIG_LINE_MAX in config.c */
 
+/* The backend names this build accepts, as config.c lists them. */
+#ifdef HAVE_UNICORN
+#define BACKEND_CHOICES "auto, kvm or unicorn"
+#else
+#define BACKEND_CHOICES "auto or kvm"
+#endif
+
 static char tmp_dir[PATH_MAX];
 
 static void make_tmp_dir(void)
@@ -141,9 +148,9 @@ START_TEST(test_minimal)
 	ck_assert_uint_eq(a->weight, VMM_WEIGHT_DEFAULT);
 	ck_assert_uint_eq(a->cap, 0);
 	ck_assert_ptr_null(a->net);
-	ck_assert_str_eq(a->backend, "kvm"); /* inherited from [exovmm] */
+	ck_assert_str_eq(a->backend, "auto"); /* inherited from [exovmm] */
 	ck_assert_ptr_null(cfg.log_dir);
-	ck_assert_str_eq(cfg.backend, "kvm");
+	ck_assert_str_eq(cfg.backend, "auto");
 	ck_assert_uint_eq(cfg.cpus, 0);
 	ck_assert_uint_eq(cfg.timeslice_ns, VMM_TIMESLICE_DEFAULT_NS);
 	ck_assert_ptr_null(cfg.metrics);
@@ -412,6 +419,79 @@ START_TEST(test_value_parsers)
 	expect_refusal(vmm_parse_memory("4G", &size, &err), &err,
 		       "expected a size from 2M to 3G, got \"4G\"");
 	ck_assert_uint_eq(size, GiB); /* untouched by the refusals */
+}
+END_TEST
+
+/* auto and kvm everywhere; an instance's own backend wins over [exovmm]'s. */
+START_TEST(test_backends)
+{
+	struct vmm_config cfg;
+
+	load_ok("[exovmm]\n"
+		"backend = kvm\n"
+		"[instance a]\n"
+		"[instance b]\n"
+		"backend = auto\n"
+		"[instance c]\n"
+		"backend = \"kvm\"\n",
+		&cfg);
+	ck_assert_str_eq(cfg.backend, "kvm");
+	ck_assert_str_eq(cfg.instances[0].backend, "kvm");
+	ck_assert_str_eq(cfg.instances[1].backend, "auto");
+	ck_assert_str_eq(cfg.instances[2].backend, "kvm");
+	vmm_config_free(&cfg);
+	load_ok("[exovmm]\nbackend = auto\n[instance a]\nbackend = kvm\n", &cfg);
+	ck_assert_str_eq(cfg.backend, "auto");
+	ck_assert_str_eq(cfg.instances[0].backend, "kvm");
+	vmm_config_free(&cfg);
+}
+END_TEST
+
+/* unicorn is a backend only where exovmm is built with Unicorn. */
+START_TEST(test_backend_unicorn)
+{
+	const char *text = "[exovmm]\nbackend = unicorn\n[instance a]\n";
+#ifdef HAVE_UNICORN
+	struct vmm_config cfg;
+
+	load_ok(text, &cfg);
+	ck_assert_str_eq(cfg.backend, "unicorn");
+	ck_assert_str_eq(cfg.instances[0].backend, "unicorn");
+	vmm_config_free(&cfg);
+#else
+	expect_error(text, ":2: [exovmm] backend: \"unicorn\" is not built into "
+			   "this exovmm (configure found no Unicorn 2.1); "
+			   "expected auto or kvm");
+#endif
+}
+END_TEST
+
+/* What exovmm --backend checks its value with: the same as the file. */
+START_TEST(test_backend_parser)
+{
+	struct vmm_error err = {""};
+	const char *name = NULL;
+
+	ck_assert_int_eq(vmm_parse_backend("auto", &name, &err), 0);
+	ck_assert_str_eq(name, VMM_BACKEND_AUTO);
+	ck_assert_int_eq(vmm_parse_backend("kvm", &name, &err), 0);
+	ck_assert_str_eq(name, VMM_BACKEND_KVM);
+#ifdef HAVE_UNICORN
+	ck_assert_int_eq(vmm_parse_backend("unicorn", &name, &err), 0);
+	ck_assert_str_eq(name, VMM_BACKEND_UNICORN);
+#else
+	expect_refusal(vmm_parse_backend("unicorn", &name, &err), &err,
+		       "\"unicorn\" is not built into this exovmm (configure "
+		       "found no Unicorn 2.1); expected auto or kvm");
+#endif
+	name = NULL;
+	expect_refusal(vmm_parse_backend("bogus", &name, &err), &err,
+		       "expected " BACKEND_CHOICES ", got \"bogus\"");
+	expect_refusal(vmm_parse_backend("", &name, &err), &err,
+		       "expected " BACKEND_CHOICES ", got \"\"");
+	expect_refusal(vmm_parse_backend("libvirt", &name, &err), &err,
+		       "\"libvirt\" is not built yet; expected " BACKEND_CHOICES);
+	ck_assert_ptr_null(name); /* untouched by the refusals */
 }
 END_TEST
 
@@ -760,16 +840,19 @@ static const struct {
      ":2: [exovmm] revoke_deadline" DEADLINE_RANGE "\"3601s\""},
     {"[instance a]\nrevoke_deadline = 1s\n",
      ":2: [instance a] unknown key \"revoke_deadline\""},
-    {"[exovmm]\nbackend = unicorn\n",
-     ":2: [exovmm] backend: \"unicorn\" is not available in this build "
-     "(available: kvm)"},
     {"[instance a]\nbackend = libvirt\n",
-     ":2: [instance a] backend: \"libvirt\" is not available in this "
-     "build (available: kvm)"},
+     ":2: [instance a] backend: \"libvirt\" is not built yet; expected "
+     BACKEND_CHOICES},
     {"[exovmm]\nbackend = qemu\n",
-     ":2: [exovmm] backend: unknown backend \"qemu\" (available: kvm)"},
+     ":2: [exovmm] backend: expected " BACKEND_CHOICES ", got \"qemu\""},
     {"[exovmm]\nbackend = KVM\n",
-     ":2: [exovmm] backend: unknown backend \"KVM\" (available: kvm)"},
+     ":2: [exovmm] backend: expected " BACKEND_CHOICES ", got \"KVM\""},
+    {"[exovmm]\nbackend = Auto\n",
+     ":2: [exovmm] backend: expected " BACKEND_CHOICES ", got \"Auto\""},
+    {"[instance a]\nmemory = 64M\n\nbackend =\n",
+     ":4: [instance a] backend: expected " BACKEND_CHOICES ", got \"\""},
+    {"[instance a]\nbackend = kvm\nbackend = auto\n",
+     ":3: [instance a] backend: set twice (first at line 2)"},
 
     /* Strings and paths */
     {"[instance a]\nnet = a b\n", ":2: [instance a] net" NET_RULE "\"a b\""},
@@ -822,6 +905,9 @@ static Suite *config_suite(void)
 	tcase_add_test(good, test_layout);
 	tcase_add_test(good, test_revoke_deadline);
 	tcase_add_test(good, test_value_parsers);
+	tcase_add_test(good, test_backends);
+	tcase_add_test(good, test_backend_unicorn);
+	tcase_add_test(good, test_backend_parser);
 	tcase_add_test(good, test_ini_settings_restored);
 	suite_add_tcase(s, good);
 
