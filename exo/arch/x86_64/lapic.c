@@ -9,6 +9,8 @@
 
 #define APIC_BASE_ENABLE X86_BIT(11)
 #define APIC_BASE_ADDR_MASK EXO_U64(0x000ffffffffff000)
+/* Where the APIC sits after reset (SDM vol. 3, 10.4.4). */
+#define APIC_BASE_DEFAULT EXO_U64(0xfee00000)
 
 /* Register offsets. */
 #define LAPIC_TPR 0x080
@@ -42,6 +44,12 @@ void lapic_init(void)
 
 	if (!(base & APIC_BASE_ENABLE))
 		wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
+	/*
+	 * An emulator without the MSR (Unicorn's CPU) reads 0: the APIC is
+	 * then where reset puts it.
+	 */
+	if (!(base & APIC_BASE_ADDR_MASK))
+		base = APIC_BASE_DEFAULT;
 	lapic_regs = exo_p2v(base & APIC_BASE_ADDR_MASK);
 	lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | VEC_SPURIOUS);
 	lapic_write(LAPIC_TPR, 0);
