@@ -25,6 +25,7 @@
 
 #include "exo/hvc.h"
 #include "backend.h"
+#include "cpuid.h"
 
 #define KVM_DEVICE "/dev/kvm"
 #define KVM_EXPECTED_API_VERSION 12
@@ -40,10 +41,6 @@
  */
 #define KVM_LAPIC_TIMER_KHZ 1000000u
 #define KVM_CPUID_MAX_ENTRIES 256
-#define CPUID_LEAF_FEATURES 1u
-#define CPUID_FEATURES_ECX_HYPERVISOR (1u << 31)
-#define CPUID_HYPERVISOR_LEAVES_FIRST 0x40000000u
-#define CPUID_HYPERVISOR_LEAVES_LAST 0x4fffffffu
 /* Breakpoint instructions, for deliver_breakpoint(). */
 #define X86_OPCODE_INT3 0xcc
 #define X86_OPCODE_INT_IMM8 0xcd
@@ -119,14 +116,6 @@ static int kvm_check(struct vmm_error *err)
 	return 0;
 }
 
-/* Write the 12-byte signature into ebx, ecx, edx as hypervisor leaves do. */
-static void cpuid_set_signature(struct kvm_cpuid_entry2 *e)
-{
-	memcpy(&e->ebx, EXO_HVC_SIGNATURE, 4);
-	memcpy(&e->ecx, EXO_HVC_SIGNATURE + 4, 4);
-	memcpy(&e->edx, EXO_HVC_SIGNATURE + 8, 4);
-}
-
 /*
  * The guest's CPUID: what the host KVM supports, with the hypervisor bit
  * set and KVM's own paravirtual leaves replaced by exovmm's.
@@ -136,12 +125,13 @@ static int kvm_setup_cpuid(struct vmm_vm *vm, struct vmm_error *err)
 	size_t bytes = sizeof(struct kvm_cpuid2) +
 		       KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *cpuid = calloc(1, bytes);
+	struct vmm_cpuid_leaf ours[VMM_CPUID_LEAVES];
 	uint32_t i, kept = 0;
 	int tsc_khz, rc = 0;
 
 	if (!cpuid)
 		return vmm_errorf(err, "out of memory");
-	cpuid->nent = KVM_CPUID_MAX_ENTRIES - 2; /* room for exovmm's leaves */
+	cpuid->nent = KVM_CPUID_MAX_ENTRIES - VMM_CPUID_LEAVES;
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
 		rc = vmm_errorf(err, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		goto out;
@@ -149,23 +139,18 @@ static int kvm_setup_cpuid(struct vmm_vm *vm, struct vmm_error *err)
 	for (i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
-		if (e->function >= CPUID_HYPERVISOR_LEAVES_FIRST &&
-		    e->function <= CPUID_HYPERVISOR_LEAVES_LAST)
+		if (vmm_cpuid_hypervisor_range(e->function))
 			continue;
-		if (e->function == CPUID_LEAF_FEATURES)
-			e->ecx |= CPUID_FEATURES_ECX_HYPERVISOR;
+		if (e->function == VMM_CPUID_LEAF_FEATURES)
+			e->ecx |= VMM_CPUID_FEATURES_ECX_HYPERVISOR;
 		cpuid->entries[kept++] = *e;
 	}
 	tsc_khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
-	cpuid->entries[kept] = (struct kvm_cpuid_entry2){
-		.function = EXO_HVC_CPUID_BASE, .eax = EXO_HVC_CPUID_MAX};
-	cpuid_set_signature(&cpuid->entries[kept++]);
-	cpuid->entries[kept++] = (struct kvm_cpuid_entry2){
-		.function = EXO_HVC_CPUID_INFO,
-		.eax = EXO_HVC_VERSION,
-		.ebx = tsc_khz > 0 ? (uint32_t)tsc_khz : 0,
-		.ecx = KVM_LAPIC_TIMER_KHZ,
-		.edx = EXO_HVC_F_CONSOLE | EXO_HVC_F_MAILBOX};
+	vmm_cpuid_leaves(tsc_khz > 0 ? (uint32_t)tsc_khz : 0, KVM_LAPIC_TIMER_KHZ, ours);
+	for (i = 0; i < VMM_CPUID_LEAVES; i++)
+		cpuid->entries[kept++] = (struct kvm_cpuid_entry2){
+			.function = ours[i].function, .eax = ours[i].eax, .ebx = ours[i].ebx,
+			.ecx = ours[i].ecx, .edx = ours[i].edx};
 	cpuid->nent = kept;
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
 		rc = vmm_errorf(err, "KVM_SET_CPUID2: %s", strerror(errno));
@@ -475,6 +460,7 @@ static int kvm_run_vcpu(struct vmm_vm *vm, struct vmm_exit *exit, struct vmm_err
 
 const struct vmm_backend vmm_kvm_backend = {
 	.name = "kvm",
+	.available = kvm_check,
 	.create = kvm_create,
 	.map_memory = kvm_map_memory,
 	.unmap_memory = kvm_unmap_memory,
