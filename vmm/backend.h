@@ -47,6 +47,11 @@ struct vmm_exit {
 struct vmm_backend {
 	const char *name;
 	/*
+	 * Can this host run the backend at all?  0, or -1 with the host's
+	 * reason in err (no /dev/kvm, say).  Cheap; may be called often.
+	 */
+	int (*available)(struct vmm_error *err);
+	/*
 	 * Create a VM.  It has its interrupt controller and its one vCPU
 	 * by the time set_pvh_entry() returns.
 	 */
@@ -78,6 +83,9 @@ struct vmm_backend {
 };
 
 extern const struct vmm_backend vmm_kvm_backend;
+#ifdef HAVE_UNICORN
+extern const struct vmm_backend vmm_unicorn_backend;
+#endif
 
 /* The backend called name, or NULL. */
 const struct vmm_backend *vmm_backend_find(const char *name);
