@@ -104,12 +104,12 @@ begin_config() {
 # $work/test.conf, using the built image and initrd unless KEY=VALUE
 # names others.  An empty or absent config is begun first, so that no
 # instance runs on exovmm's default backend instead of the one under test.
+# It leaves $name alone: tests label their checks with their own.
 instance() {
-	name=$1
-	shift
 	[ -s "$work/test.conf" ] || begin_config
 	{
-		echo "[instance $name]"
+		echo "[instance $1]"
+		shift
 		case " $* " in *" image="*) ;; *) echo "image = $EXO_IMAGES/exo.elf" ;; esac
 		case " $* " in *" initrd="*) ;; *) echo "initrd = $EXO_IMAGES/progs.cpio" ;; esac
 		keys "$@"
