@@ -8,6 +8,7 @@
 #define T_DE 0	/* divide error */
 #define T_NMI 2	/* non-maskable interrupt */
 #define T_BP 3	/* breakpoint */
+#define T_OF 4	/* overflow (into) */
 #define T_UD 6	/* invalid opcode */
 #define T_DF 8	/* double fault */
 #define T_GP 13 /* general protection */

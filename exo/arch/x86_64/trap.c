@@ -18,6 +18,7 @@
 #include "x86.h"
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define GATE_DPL_USER 0x60  /* DPL 3: int3 and into may be used in ring 3 */
 
 struct idt_gate {
 	uint16_t offset_low;
@@ -81,13 +82,21 @@ static const char *const exception_names[T_NEXCEPTIONS] = {
     "(reserved)",
 };
 
+/*
+ * Every gate is DPL 0, so `int n` from ring 3 raises #GP, except #BP's
+ * and #OF's: an env's int3 or into must reach its own handler as the
+ * exception it is.  (A host's KVM that emulates ring 3's int3 delivered
+ * #BP through a DPL 0 gate; the SDM and QEMU's TCG raise #GP.)
+ */
 static void set_gate(unsigned vec, uint64_t handler, unsigned ist)
 {
+	bool user = vec == T_BP || vec == T_OF;
+
 	idt[vec] = (struct idt_gate){
 	    .offset_low = handler & 0xffff,
 	    .selector = SEL_KCODE,
 	    .ist = ist,
-	    .type = GATE_INTERRUPT,
+	    .type = GATE_INTERRUPT | (user ? GATE_DPL_USER : 0),
 	    .offset_mid = (handler >> 16) & 0xffff,
 	    .offset_high = handler >> 32,
 	};
