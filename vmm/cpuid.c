@@ -4,7 +4,7 @@
 #include "exo/hvc.h"
 #include "cpuid.h"
 
-void vmm_cpuid_leaves(uint32_t tsc_khz, uint32_t lapic_khz,
+void vmm_cpuid_leaves(uint32_t tsc_khz, uint32_t lapic_khz, uint32_t cpu_traits,
 		      struct vmm_cpuid_leaf out[VMM_CPUID_LEAVES])
 {
 	/* The base leaf carries the 12-byte signature in ebx, ecx, edx. */
@@ -17,7 +17,7 @@ void vmm_cpuid_leaves(uint32_t tsc_khz, uint32_t lapic_khz,
 					 .eax = EXO_HVC_VERSION,
 					 .ebx = tsc_khz,
 					 .ecx = lapic_khz,
-					 .edx = EXO_HVC_F_CONSOLE | EXO_HVC_F_MAILBOX};
+					 .edx = EXO_HVC_F_CONSOLE | EXO_HVC_F_MAILBOX | cpu_traits};
 }
 
 bool vmm_cpuid_hypervisor_range(uint32_t function)

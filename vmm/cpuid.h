@@ -20,8 +20,12 @@ struct vmm_cpuid_leaf {
 	uint32_t function, eax, ebx, ecx, edx;
 };
 
-/* exovmm's hypervisor leaves, for a guest whose clocks run at these rates. */
-void vmm_cpuid_leaves(uint32_t tsc_khz, uint32_t lapic_khz,
+/*
+ * exovmm's hypervisor leaves, for a guest whose clocks run at these
+ * rates on a backend whose CPU has these EXO_HVC_F_* traits (beside the
+ * features every backend serves).
+ */
+void vmm_cpuid_leaves(uint32_t tsc_khz, uint32_t lapic_khz, uint32_t cpu_traits,
 		      struct vmm_cpuid_leaf out[VMM_CPUID_LEAVES]);
 /* Is function one of the hypervisor leaves (exovmm's or another's)? */
 bool vmm_cpuid_hypervisor_range(uint32_t function);

@@ -146,7 +146,7 @@ static int kvm_setup_cpuid(struct vmm_vm *vm, struct vmm_error *err)
 		cpuid->entries[kept++] = *e;
 	}
 	tsc_khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
-	vmm_cpuid_leaves(tsc_khz > 0 ? (uint32_t)tsc_khz : 0, KVM_LAPIC_TIMER_KHZ, ours);
+	vmm_cpuid_leaves(tsc_khz > 0 ? (uint32_t)tsc_khz : 0, KVM_LAPIC_TIMER_KHZ, 0, ours);
 	for (i = 0; i < VMM_CPUID_LEAVES; i++)
 		cpuid->entries[kept++] = (struct kvm_cpuid_entry2){
 			.function = ours[i].function, .eax = ours[i].eax, .ebx = ours[i].ebx,

@@ -13,6 +13,8 @@
 #ifndef T_UTIL_H
 #define T_UTIL_H
 
+#include <exo/hvc.h>
+
 #include "libos.h"
 
 /*
@@ -212,6 +214,28 @@ static inline void t_warm(uint64_t va)
 static inline void t_want(const char *what, long got, long expect)
 {
 	tap_ok(got == expect, "%s: %ld (want %ld)", what, got, expect);
+}
+
+/*
+ * Is this CPU QEMU's TCG (exovmm's Unicorn backend, or QEMU itself)?
+ * Tests check its documented departures from the SDM its own way.
+ */
+static inline bool t_cpu_is_tcg(void)
+{
+	uint32_t a, b, c, d, sig[3];
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(EXO_HVC_CPUID_BASE), "c"(0));
+	sig[0] = b;
+	sig[1] = c;
+	sig[2] = d;
+	if (!memcmp(sig, EXO_HVC_TCG_SIGNATURE, sizeof(sig)))
+		return true;
+	if (memcmp(sig, EXO_HVC_SIGNATURE, sizeof(sig)) || a < EXO_HVC_CPUID_INFO)
+		return false;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(EXO_HVC_CPUID_INFO), "c"(0));
+	return d & EXO_HVC_F_TCG;
 }
 
 static inline uint64_t t_rdtsc(void)

@@ -51,6 +51,14 @@
 #define EXO_HVC_F_CONSOLE (1u << 0)
 /* Feature: the mailbox is mapped and memory comes and goes in chunks. */
 #define EXO_HVC_F_MAILBOX (1u << 1)
+/*
+ * Not a feature but a warning: the CPU is QEMU's TCG (exovmm's Unicorn
+ * backend), which departs from the SDM where a guest can see it: #GP
+ * where #SS is due, and no #AC.  Tests name these and check TCG's way.
+ */
+#define EXO_HVC_F_TCG (1u << 2)
+/* QEMU's own hypervisor signature when it runs a guest with TCG. */
+#define EXO_HVC_TCG_SIGNATURE "TCGTCGTCGTCG"
 
 /* --- Ports --------------------------------------------------------------- */
 
