@@ -72,8 +72,13 @@ enum scratch_page {
 	SP_PDPT,
 	SP_PD,
 	SP_PT,
+	/*
+	 * Ring 0: where the call lands and emulation stops.  After stopping
+	 * at an address Unicorn translates the byte before it, so that byte
+	 * lies in a supervisor page (SP_PT) where the translation succeeds.
+	 */
+	SP_LANDING,
 	SP_USER_CODE,  /* ring 3: lcall through the gate, and its far pointer */
-	SP_LANDING,    /* ring 0: where the call lands and emulation stops */
 	SP_GDT,        /* null, the handler's code segment, the call gate */
 	SP_TSS,
 	SP_STACK,
@@ -99,6 +104,8 @@ enum scratch_page {
 #define TR_FLAGS_BUSY64 0x8b00u /* present, type 11: 64-bit busy TSS */
 #define PTE_TABLE 0x7ull       /* present, writable, user */
 #define PTE_SUPERVISOR 0x3ull  /* present, writable */
+/* The far call runs alone; a stop before it is retried, this often at most. */
+#define RAISE_TRIES 100
 
 /* Opcodes of the trampolines. */
 static const uint8_t boot_code64[] = {0xff, 0x2d};       /* ljmp *rel32(%rip) */
@@ -152,8 +159,9 @@ struct vmm_vm {
 	uint8_t *context_blob; /* calib.context_size bytes, for take_exception() */
 
 	enum stop_cause stop;
-	uint32_t stop_vector, stop_error; /* STOP_EXCEPTION */
+	uint32_t stop_vector, stop_error; /* STOP_EXCEPTION, read in the hook */
 	bool stop_software;		  /* it came from int n, int3 or into */
+	uint64_t stop_cr2;
 	bool halted;
 
 	/* Shared with kick(), interrupt() and the alarm thread. */
@@ -220,14 +228,14 @@ static int32_t word_at(const uint8_t *blob, size_t off)
 }
 
 /*
- * The engine's state after it stopped: the last exception's error code
- * and kind, and that exception forgotten (old_exception cleared), as
- * delivery would.  QEMU also records an exception in flight in paths
- * Unicorn never reports (one is the 32-bit entry's switch to long mode),
- * so this runs after every stop, not only after exceptions.  Before
- * calibration has found the offsets, only *blob is filled.
+ * Save the engine's state in blob and forget its exception in flight
+ * (old_exception), as delivering it would.  QEMU also records one where
+ * Unicorn reports nothing (the 32-bit entry's switch to long mode, and the
+ * translation Unicorn makes after every stop), so this runs after every
+ * stop, not only after exceptions.  Before calibration has found the
+ * offsets it only saves.
  */
-static int take_exception(uc_engine *uc, uint8_t *blob, uint32_t *error, bool *software)
+static int take_exception(uc_engine *uc, uint8_t *blob)
 {
 	uc_context *ctx;
 	int rc = -1;
@@ -241,8 +249,6 @@ static int take_exception(uc_engine *uc, uint8_t *blob, uint32_t *error, bool *s
 		size_t old = calib.error_offset + OLD_EXCEPTION_DELTA;
 		int32_t none = NO_EXCEPTION;
 
-		*error = (uint32_t)word_at(blob, calib.error_offset);
-		*software = word_at(blob, calib.error_offset + 4) != 0;
 		if (word_at(blob, old) != NO_EXCEPTION) {
 			memcpy((uint8_t *)ctx + old, &none, sizeof(none));
 			if (uc_context_restore(uc, ctx) != UC_ERR_OK)
@@ -255,11 +261,26 @@ out:
 	return rc;
 }
 
+/* Read the error code and kind of the exception just raised, keeping the engine as it is. */
+static void read_exception(struct vmm_vm *vm)
+{
+	uc_context *ctx;
+
+	vm->stop_error = 0;
+	vm->stop_software = false;
+	if (uc_context_alloc(vm->uc, &ctx) != UC_ERR_OK)
+		return;
+	if (uc_context_save(vm->uc, ctx) == UC_ERR_OK) {
+		vm->stop_error = (uint32_t)word_at((const uint8_t *)ctx, calib.error_offset);
+		vm->stop_software = word_at((const uint8_t *)ctx, calib.error_offset + 4) != 0;
+	}
+	uc_context_free(ctx);
+}
+
 /* Run the probe at `at` with %rax = rax; the vector it raised, or -1. */
 static int probe_run(uc_engine *uc, uint64_t at, uint64_t rax, uint8_t *blob)
 {
-	uint32_t vector = UINT32_MAX, error;
-	bool software;
+	uint32_t vector = UINT32_MAX;
 
 	if (uc_reg_write(uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK)
 		return -1;
@@ -269,7 +290,7 @@ static int probe_run(uc_engine *uc, uint64_t at, uint64_t rax, uint8_t *blob)
 		if (uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)probe_intr, &vector, 1, 0) != UC_ERR_OK)
 			return -1;
 		if (uc_emu_start(uc, at, UC_NO_UNTIL, 0, 0) != UC_ERR_OK ||
-		    take_exception(uc, blob, &error, &software) < 0)
+		    take_exception(uc, blob) < 0)
 			vector = UINT32_MAX;
 		uc_hook_del(uc, h);
 	}
@@ -292,8 +313,6 @@ static size_t find_error_offset(const uint8_t *a)
 
 static void probe_exceptions(uc_engine *uc, uint8_t *a, uint8_t *b, uint8_t *soft)
 {
-	uint32_t error;
-	bool software;
 	size_t off;
 
 	if (probe_run(uc, PROBE_CODE, PROBE_SEL_A, a) != X86_VEC_GP ||
@@ -304,7 +323,7 @@ static void probe_exceptions(uc_engine *uc, uint8_t *a, uint8_t *b, uint8_t *sof
 	}
 	calib.error_offset = off;
 	/* Forgetting the first #GP must keep the second from becoming a #DF. */
-	if (take_exception(uc, a, &error, &software) < 0 ||
+	if (take_exception(uc, a) < 0 ||
 	    probe_run(uc, PROBE_CODE, PROBE_SEL_B, b) != X86_VEC_GP ||
 	    word_at(b, off) != PROBE_SEL_B ||
 	    probe_run(uc, PROBE_INT_AT, 0, soft) != PROBE_INT_VECTOR ||
@@ -584,12 +603,19 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t gpa, int siz
 	return false;
 }
 
+/*
+ * The exception's details are read here: once emulation has stopped,
+ * Unicorn translates the byte before the stop address, and a fault there
+ * overwrites them.
+ */
 static void hook_intr(uc_engine *uc, uint32_t intno, void *arg)
 {
 	struct vmm_vm *vm = arg;
 
 	vm->stop = STOP_EXCEPTION;
 	vm->stop_vector = intno;
+	read_exception(vm);
+	vm->stop_cr2 = reg(vm, UC_X86_REG_CR2);
 	uc_emu_stop(uc);
 }
 
@@ -637,7 +663,7 @@ static int hook_cpuid(uc_engine *uc, void *arg)
 		memcpy(out, calib.leaf1, sizeof(out));
 		out[2] |= VMM_CPUID_FEATURES_ECX_HYPERVISOR;
 	} else if (vmm_cpuid_hypervisor_range(leaf)) {
-		vmm_cpuid_leaves(UC_TSC_KHZ, UC_LAPIC_KHZ, ours);
+		vmm_cpuid_leaves(UC_TSC_KHZ, UC_LAPIC_KHZ, EXO_HVC_F_TCG, ours);
 		for (int i = 0; i < VMM_CPUID_LEAVES; i++)
 			if (ours[i].function == leaf) {
 				out[0] = ours[i].eax;
@@ -744,10 +770,11 @@ static int raise_privilege(struct vmm_vm *vm, uint64_t cs_desc)
 	uc_reg_write(vm->uc, UC_X86_REG_TR, &raise_tr);
 	set_reg(vm, UC_X86_REG_CR3, SCRATCH_VA(SP_PML4));
 	do {
-		vm->stop = STOP_NONE;
 		uc_emu_start(vm->uc, SCRATCH_VA(SP_USER_CODE), SCRATCH_VA(SP_LANDING), 0, 0);
 		rip = reg(vm, UC_X86_REG_RIP);
-	} while (rip == SCRATCH_VA(SP_USER_CODE) && vm->stop == STOP_NONE && ++tries < 100);
+	} while (rip == SCRATCH_VA(SP_USER_CODE) && ++tries < RAISE_TRIES);
+	/* Forget what Unicorn's translation after the stop left, as every stop does. */
+	take_exception(vm->uc, vm->context_blob);
 	set_reg(vm, UC_X86_REG_CR3, cr3);
 	uc_reg_write(vm->uc, UC_X86_REG_GDTR, &gdtr);
 	uc_reg_write(vm->uc, UC_X86_REG_TR, &tr);
@@ -822,7 +849,7 @@ static bool deliver_exception(struct vmm_vm *vm)
 			ev.error = 0;
 	}
 	if (ev.vector == X86_VEC_PF)
-		ev.cr2 = reg(vm, UC_X86_REG_CR2);
+		ev.cr2 = vm->stop_cr2;
 	return deliver(vm, ev);
 }
 
@@ -926,7 +953,7 @@ static bool emulate(struct vmm_vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	vm->in_emulation = false;
 	pthread_mutex_unlock(&vm->lock);
-	take_exception(vm->uc, vm->context_blob, &vm->stop_error, &vm->stop_software);
+	take_exception(vm->uc, vm->context_blob);
 	switch (vm->stop) {
 	case STOP_EXCEPTION:
 		return deliver_exception(vm);
