@@ -156,9 +156,27 @@ static int grow(struct instance *inst, struct vmm_error *err)
 	return 0;
 }
 
+/*
+ * Tell the guest the target, once the chunks a higher one needs are
+ * granted; a lower one starts the deadline.  With the lock held.
+ */
+static void publish_target(struct instance *inst)
+{
+	struct memory_state *m = &inst->memory;
+
+	m->mailbox->target_chunks = m->target_chunks;
+	/* Asking again must not buy the guest more time. */
+	if (m->granted_chunks <= m->target_chunks)
+		m->deadline = 0;
+	else if (!m->deadline)
+		m->deadline = now_ns() + m->revoke_deadline_ns;
+	mailbox_notify(inst);
+}
+
 int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *err)
 {
 	struct memory_state *m = &inst->memory;
+	bool kick = false;
 	int rc = 0;
 
 	if (bytes % EXO_CHUNK_SIZE)
@@ -176,16 +194,18 @@ int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *e
 				(unsigned long long)m->max_chunks * (EXO_CHUNK_SIZE >> 20));
 	if (rc == 0) {
 		m->target_chunks = chunks_of(bytes);
-		m->mailbox->target_chunks = m->target_chunks;
-		rc = grow(inst, err);
-		/* Asking again must not buy the guest more time. */
-		if (m->granted_chunks <= m->target_chunks)
-			m->deadline = 0;
-		else if (!m->deadline)
-			m->deadline = now_ns() + m->revoke_deadline_ns;
-		mailbox_notify(inst);
+		/*
+		 * Granting maps memory into the VM, which only the vCPU's own
+		 * thread may do (an emulating backend is not thread-safe).
+		 */
+		kick = m->granted_chunks < m->target_chunks;
+		m->grow_due = kick;
+		if (!kick)
+			publish_target(inst);
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (kick)
+		inst->backend->kick(inst->vm);
 	return rc;
 }
 
@@ -226,6 +246,15 @@ void memory_take_due(struct instance *inst)
 	uint32_t taken = 0, c;
 
 	pthread_mutex_lock(&m->lock);
+	if (m->grow_due) {
+		m->grow_due = false;
+		if (grow(inst, &err) < 0) {
+			console_log(&inst->console, "memory: cannot grow to %u chunks: %s",
+				    m->target_chunks, err.msg);
+			m->target_chunks = m->granted_chunks; /* what it has is the target */
+		}
+		publish_target(inst);
+	}
 	if (!m->take_due) {
 		pthread_mutex_unlock(&m->lock);
 		return;

@@ -35,6 +35,7 @@ struct memory_state {
 	uint64_t revoke_deadline_ns; /* time a guest has to reach a lower target */
 	uint64_t deadline;	     /* CLOCK_MONOTONIC ns; 0: nothing owed */
 	bool take_due;		     /* past it: the vCPU thread takes chunks */
+	bool grow_due;		     /* the vCPU thread grants up to the target */
 	uint64_t chunks_released, chunks_taken;
 };
 
@@ -56,7 +57,8 @@ void memory_destroy(struct instance *inst);
 /*
  * Ask for the instance to hold `bytes` of RAM (a multiple of
  * VMM_CHUNK_SIZE, within memory_min..memory_max; else -1 with err saying
- * which bound).  Growing grants the chunks at once; shrinking starts the
+ * which bound).  Growing kicks the vCPU, whose thread grants the chunks
+ * (memory_take_due) before the guest runs again; shrinking starts the
  * revocation cascade and its deadline.
  */
 int memory_set_target(struct instance *inst, uint64_t bytes,
@@ -67,7 +69,10 @@ int memory_set_target(struct instance *inst, uint64_t bytes,
  * vCPU is kicked out of the guest, and memory_take_due() does it.
  */
 void memory_tick(struct instance *inst, uint64_t now_ns);
-/* On the vCPU's thread, out of the guest: take what memory_tick found due. */
+/*
+ * On the vCPU's thread, out of the guest: grant what a higher target
+ * needs, and take what memory_tick found due.
+ */
 void memory_take_due(struct instance *inst);
 
 void memory_stats(struct instance *inst, struct memory_stats *out);
