@@ -53,6 +53,12 @@
 #define NS_PER_S 1000000000ull
 /* The CPU model: SMEP, SMAP and PCID, which the kernel uses. */
 #define UC_CPU_MODEL UC_CPU_X86_BROADWELL
+/*
+ * Translated code per instance: Unicorn's default reserves 1 GiB each,
+ * which dozens of instances cannot have.  When full, it is flushed and
+ * refilled.
+ */
+#define UC_TCG_BUFFER_SIZE (32u << 20)
 /* The stack the emulator's coroutine runs on. */
 #define UC_COROUTINE_STACK (8u << 20)
 /* Where emulation never stops by itself: not a canonical address. */
@@ -164,13 +170,22 @@ struct vmm_vm {
 	uint64_t stop_cr2;
 	bool halted;
 
-	/* Shared with kick(), interrupt() and the alarm thread. */
+	/*
+	 * Shared with kick(), interrupt() and the alarm thread.  Each of them
+	 * only sets stop_wanted (a block hook reads it: the vCPU leaves the
+	 * emulator and looks at kick_pending and the APIC) and signals wake
+	 * (for a halted vCPU).  The alarm thread sleeps until alarm_at, the
+	 * APIC timer's next event, which the vCPU's thread updates.
+	 */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;   /* the vCPU waits here while halted */
 	pthread_cond_t alarm;  /* the alarm thread waits here */
 	struct lapic lapic;
-	bool kick_pending, in_emulation, alarm_quit;
+	bool kick_pending, alarm_quit;
+	uint64_t alarm_at;
 	atomic_bool stop_wanted; /* leave the emulator at the next block */
+	atomic_bool irq_pending; /* ... or at the next with RFLAGS.IF set */
+	bool preemptible;	 /* the vCPU thread's: the guest runs, not a trampoline */
 	pthread_t alarm_thread;
 	bool alarm_started;
 	uint64_t t0;
@@ -363,6 +378,7 @@ static void calibrate(void)
 		return;
 	}
 	uc_ctl_set_cpu_model(uc, UC_CPU_MODEL);
+	uc_ctl_set_tcg_buffer_size(uc, UC_TCG_BUFFER_SIZE);
 	calib.context_size = uc_context_size(uc);
 	a = calloc(1, calib.context_size);
 	b = calloc(1, calib.context_size);
@@ -395,6 +411,7 @@ static uint64_t guest_ns(const struct vmm_vm *vm)
 	return host_ns() - vm->t0;
 }
 
+/* A CLOCK_MONOTONIC deadline for pthread_cond_timedwait (init_monotonic_cond). */
 static void abs_time(uint64_t host, struct timespec *ts)
 {
 	ts->tv_sec = (time_t)(host / NS_PER_S);
@@ -423,17 +440,34 @@ static void *phys_at(void *arg, uint64_t gpa, size_t len)
 	return s->host + (gpa - s->gpa);
 }
 
-/* ---- the alarm thread: stops emulation for kicks, interrupts and the timer ---- */
+/* ---- waking the vCPU: kicks, interrupts and the timer ---- */
 
-static bool wants_stop(struct vmm_vm *vm, uint64_t now)
+/* Something the vCPU must see soon happened: stop it, or wake it if halted. */
+static void notify_locked(struct vmm_vm *vm)
 {
-	return vm->kick_pending || lapic_deliverable(&vm->lapic) >= 0 ||
-	       lapic_next_event(&vm->lapic) <= now;
+	atomic_store(&vm->stop_wanted, true);
+	pthread_cond_signal(&vm->wake);
 }
 
 /*
- * The alarm thread: while the guest runs, it sleeps until the APIC timer
- * is due or someone notifies it, then asks the guest to stop.
+ * The APIC changed: note whether an interrupt waits for RFLAGS.IF, and
+ * tell the alarm thread if the timer's next event moved.
+ */
+static void apic_changed_locked(struct vmm_vm *vm)
+{
+	uint64_t next = lapic_next_event(&vm->lapic);
+
+	atomic_store(&vm->irq_pending, lapic_deliverable(&vm->lapic) >= 0);
+	if (next != vm->alarm_at) {
+		vm->alarm_at = next;
+		pthread_cond_signal(&vm->alarm);
+	}
+}
+
+/*
+ * The alarm thread: sleeps until the APIC timer's next event, then
+ * notifies the vCPU, once per deadline (the vCPU's thread rearms it when
+ * it has taken the event).
  */
 static void *alarm_main(void *arg)
 {
@@ -442,30 +476,20 @@ static void *alarm_main(void *arg)
 
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->alarm_quit) {
-		uint64_t next = LAPIC_NO_EVENT;
-
-		if (vm->in_emulation && !atomic_load(&vm->stop_wanted)) {
-			if (wants_stop(vm, guest_ns(vm)))
-				atomic_store(&vm->stop_wanted, true);
-			else
-				next = lapic_next_event(&vm->lapic);
-		}
-		if (next == LAPIC_NO_EVENT) {
+		if (vm->alarm_at == LAPIC_NO_EVENT) {
 			pthread_cond_wait(&vm->alarm, &vm->lock);
 			continue;
 		}
-		abs_time(vm->t0 + next, &until);
+		if (guest_ns(vm) >= vm->alarm_at) {
+			notify_locked(vm);
+			vm->alarm_at = LAPIC_NO_EVENT;
+			continue;
+		}
+		abs_time(vm->t0 + vm->alarm_at, &until);
 		pthread_cond_timedwait(&vm->alarm, &vm->lock, &until);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return NULL;
-}
-
-/* Something happened that the vCPU must see soon: wake it or stop it. */
-static void notify_locked(struct vmm_vm *vm)
-{
-	pthread_cond_signal(&vm->wake);
-	pthread_cond_signal(&vm->alarm);
 }
 
 /* ---- registers ---- */
@@ -619,14 +643,22 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *arg)
 	uc_emu_stop(uc);
 }
 
-/* At the start of every block: stop here, where nothing of it has run, if asked. */
+/*
+ * At the start of every block: stop here, where nothing of it has run,
+ * if asked to, or if an interrupt waits and the guest has just enabled
+ * interrupts (sti, popf, iretq and sysret cannot be hooked).
+ */
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *arg)
 {
 	struct vmm_vm *vm = arg;
 
 	(void)address;
 	(void)size;
-	if (vm->in_emulation && atomic_load_explicit(&vm->stop_wanted, memory_order_relaxed)) {
+	if (!vm->preemptible)
+		return;
+	if (atomic_load_explicit(&vm->stop_wanted, memory_order_relaxed) ||
+	    (atomic_load_explicit(&vm->irq_pending, memory_order_relaxed) &&
+	     (reg(vm, UC_X86_REG_RFLAGS) & X86_RFLAGS_IF))) {
 		vm->stop = STOP_REQUESTED;
 		uc_emu_stop(uc);
 	}
@@ -702,8 +734,7 @@ static void apic_write(uc_engine *uc, uint64_t offset, unsigned size, uint64_t v
 	(void)size;
 	pthread_mutex_lock(&vm->lock);
 	lapic_write(&vm->lapic, (uint32_t)offset, (uint32_t)value, guest_ns(vm));
-	/* A new timer deadline or a lower priority: the alarm must look again. */
-	notify_locked(vm);
+	apic_changed_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -881,15 +912,17 @@ static bool do_syscall(struct vmm_vm *vm)
 /* Take the highest deliverable interrupt if the guest accepts interrupts. */
 static bool take_interrupt(struct vmm_vm *vm)
 {
+	bool interruptible = reg(vm, UC_X86_REG_RFLAGS) & X86_RFLAGS_IF;
 	int vector;
 
-	if (!(reg(vm, UC_X86_REG_RFLAGS) & X86_RFLAGS_IF))
-		return true;
 	pthread_mutex_lock(&vm->lock);
 	lapic_advance(&vm->lapic, guest_ns(vm));
-	vector = lapic_deliverable(&vm->lapic);
-	if (vector >= 0)
+	apic_changed_locked(vm);
+	vector = interruptible ? lapic_deliverable(&vm->lapic) : -1;
+	if (vector >= 0) {
 		lapic_accept(&vm->lapic, (uint8_t)vector);
+		apic_changed_locked(vm);
+	}
 	pthread_mutex_unlock(&vm->lock);
 	if (vector < 0)
 		return true;
@@ -909,6 +942,7 @@ static void wait_halted(struct vmm_vm *vm)
 		uint64_t now = guest_ns(vm), next;
 
 		lapic_advance(&vm->lapic, now);
+		apic_changed_locked(vm);
 		if (vm->kick_pending || (interruptible && lapic_deliverable(&vm->lapic) >= 0))
 			break;
 		next = lapic_next_event(&vm->lapic);
@@ -943,16 +977,10 @@ static bool emulate(struct vmm_vm *vm)
 {
 	uc_err err;
 
-	pthread_mutex_lock(&vm->lock);
-	vm->in_emulation = true;
-	atomic_store(&vm->stop_wanted, false);
-	pthread_cond_signal(&vm->alarm);
-	pthread_mutex_unlock(&vm->lock);
 	vm->stop = STOP_NONE;
+	vm->preemptible = true;
 	err = uc_emu_start(vm->uc, reg(vm, UC_X86_REG_RIP), UC_NO_UNTIL, 0, 0);
-	pthread_mutex_lock(&vm->lock);
-	vm->in_emulation = false;
-	pthread_mutex_unlock(&vm->lock);
+	vm->preemptible = false;
 	take_exception(vm->uc, vm->context_blob);
 	switch (vm->stop) {
 	case STOP_EXCEPTION:
@@ -978,6 +1006,8 @@ static bool emulate(struct vmm_vm *vm)
 static void guest_loop(struct vmm_vm *vm)
 {
 	for (;;) {
+		/* Everything asked for before this is seen below. */
+		atomic_store(&vm->stop_wanted, false);
 		if (take_kick(vm))
 			continue;
 		if (vm->halted)
@@ -1078,6 +1108,17 @@ static void uc_destroy(struct vmm_vm *vm)
 	free(vm);
 }
 
+/* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines, as abs_time() makes. */
+static void init_monotonic_cond(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 static void *map_anonymous(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1096,9 +1137,10 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 	if (!vm)
 		return vmm_errorf(err, "out of memory");
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->wake, NULL);
-	pthread_cond_init(&vm->alarm, NULL);
+	init_monotonic_cond(&vm->wake);
+	init_monotonic_cond(&vm->alarm);
 	lapic_init(&vm->lapic, UC_LAPIC_KHZ);
+	vm->alarm_at = LAPIC_NO_EVENT;
 	vm->t0 = host_ns();
 	vm->granule_slot = malloc(GRANULES * sizeof(*vm->granule_slot));
 	vm->scratch = map_anonymous(SCRATCH_SIZE);
@@ -1116,6 +1158,7 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 		goto fail;
 	}
 	uc_ctl_set_cpu_model(vm->uc, UC_CPU_MODEL);
+	uc_ctl_set_tcg_buffer_size(vm->uc, UC_TCG_BUFFER_SIZE);
 	build_scratch_tables(vm);
 	e = uc_mem_map_ptr(vm->uc, UC_SCRATCH_GPA, SCRATCH_SIZE, UC_PROT_ALL, vm->scratch);
 	if (e != UC_ERR_OK) {
@@ -1248,6 +1291,7 @@ static int uc_interrupt(struct vmm_vm *vm, uint8_t vector, struct vmm_error *err
 	(void)err;
 	pthread_mutex_lock(&vm->lock);
 	lapic_raise(&vm->lapic, vector);
+	apic_changed_locked(vm);
 	notify_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
