@@ -4,7 +4,9 @@
 #   and the qboot ROM booting the same exo.elf and progs.cpio with 64 MiB,
 #   medians of BENCH_RUNS runs each, interleaved so drift hits both alike;
 #   exovmm's host memory per instance: RSS beyond the guest memory the
-#   guest touched, from /proc/PID/smaps with 1 and with 8 instances running.
+#   guest touched, from /proc/PID/smaps with 1 and with 8 instances running;
+#   under emulation, the same two boot rows for exovmm's Unicorn backend
+#   against QEMU's TCG (qboot), where exovmm has Unicorn.
 set -eu
 
 RUNS=${BENCH_RUNS:-21}
@@ -24,34 +26,48 @@ ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.1fx", b / a; else print "n/a" }'; }
 
 instance bench "" >"$work/boot.conf"
+{ printf '[exovmm]\nbackend = unicorn\n'; instance bench ""; } >"$work/unicorn.conf"
+unicorn_ok=0
+if "$EXOVMM" --check "$work/unicorn.conf" >/dev/null 2>&1 && [ -n "${QEMU:-}" ] && [ -x "$QEMU" ]; then
+	unicorn_ok=1
+fi
 qemu_ok=0
 if [ -n "${QEMU:-}" ] && [ -x "$QEMU" ] && [ -w /dev/kvm ]; then qemu_ok=1; fi
 firmware=
 [ -n "${QBOOT_ROM:-}" ] && [ -r "$QBOOT_ROM" ] && firmware="-bios $QBOOT_ROM"
 
+qemu_boot() { # ACCEL: QEMU boots the same image and command line
+	# shellcheck disable=SC2086 # $firmware is empty or two words
+	"$BOOTTIME" "exo: exo " "$QEMU" -accel "$1" -M pc -m "$MEMORY" $firmware \
+		-kernel "$EXO_IMAGES/exo.elf" -initrd "$EXO_IMAGES/progs.cpio" -append "" \
+		-nographic -nodefaults -serial stdio -monitor none -no-reboot \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04
+}
+
 i=0
 while [ "$i" -lt "$RUNS" ]; do
 	"$BOOTTIME" "exo: exo " "$EXOVMM" "$work/boot.conf" >>"$work/exovmm.times" 2>"$work/exovmm.err"
 	if [ "$qemu_ok" -eq 1 ]; then
-		# shellcheck disable=SC2086 # $firmware is empty or two words
-		"$BOOTTIME" "exo: exo " "$QEMU" -accel kvm -M pc -m "$MEMORY" $firmware \
-			-kernel "$EXO_IMAGES/exo.elf" -initrd "$EXO_IMAGES/progs.cpio" -append "" \
-			-nographic -nodefaults -serial stdio -monitor none -no-reboot \
-			-device isa-debug-exit,iobase=0xf4,iosize=0x04 >>"$work/qemu.times" 2>"$work/qemu.err"
+		qemu_boot kvm >>"$work/qemu.times" 2>"$work/qemu.err"
+	fi
+	if [ "$unicorn_ok" -eq 1 ]; then
+		"$BOOTTIME" "exo: exo " "$EXOVMM" "$work/unicorn.conf" >>"$work/unicorn.times" 2>"$work/unicorn.err"
+		qemu_boot tcg >>"$work/tcg.times" 2>"$work/tcg.err"
 	fi
 	i=$((i + 1))
 done
-if awk '$1 < 0 || $3 != 0 { bad = 1 } END { exit !bad }' "$work/exovmm.times"; then
-	echo "bench: exovmm failed to boot the image: $(head -n 1 "$work/exovmm.times")" >&2
-	cat "$work/exovmm.err" >&2
-	exit 1
-fi
+# booted NAME STATUS WHAT: every run of NAME printed and exited with STATUS.
+booted() {
+	if awk -v want="$2" '$1 < 0 || $3 != want { bad = 1 } END { exit !bad }' "$work/$1.times"; then
+		echo "bench: $3 failed to boot the image: $(head -n 1 "$work/$1.times")" >&2
+		cat "$work/$1.err" >&2
+		exit 1
+	fi
+}
+booted exovmm 0 exovmm
 # QEMU's isa-debug-exit turns the guest's exit code 0 into status 1.
-if [ "$qemu_ok" -eq 1 ] && awk '$1 < 0 || $3 != 1 { bad = 1 } END { exit !bad }' "$work/qemu.times"; then
-	echo "bench: QEMU failed to boot the image: $(head -n 1 "$work/qemu.times")" >&2
-	cat "$work/qemu.err" >&2
-	exit 1
-fi
+[ "$qemu_ok" -eq 0 ] || booted qemu 1 "QEMU with KVM"
+[ "$unicorn_ok" -eq 0 ] || { booted unicorn 0 "exovmm with Unicorn"; booted tcg 1 "QEMU with TCG"; }
 exo_first=$(cut -d' ' -f1 "$work/exovmm.times" | median)
 exo_exit=$(cut -d' ' -f2 "$work/exovmm.times" | median)
 
@@ -93,3 +109,16 @@ fi
 printf '%-44s %14s\n' "exovmm RSS beyond guest RAM, 1 instance" "$one KiB"
 printf '%-44s %14s\n' "exovmm RSS per further instance ($MANY run)" "$per_instance KiB"
 echo "(medians of $RUNS runs; goals: >= 10x QEMU to first output, < 2048 KiB per instance)"
+echo
+if [ "$unicorn_ok" -eq 1 ]; then
+	u_first=$(cut -d' ' -f1 "$work/unicorn.times" | median)
+	u_exit=$(cut -d' ' -f2 "$work/unicorn.times" | median)
+	t_first=$(cut -d' ' -f1 "$work/tcg.times" | median)
+	t_exit=$(cut -d' ' -f2 "$work/tcg.times" | median)
+	printf '%-44s %14s %26s %8s\n' "row (emulated CPU)" "exovmm+Unicorn" "QEMU TCG (qboot)" "ratio"
+	printf '%-44s %14s %26s %8s\n' "boot 64 MiB: start to first console line" "$(ms "$u_first")" "$(ms "$t_first")" "$(ratio "$u_first" "$t_first")"
+	printf '%-44s %14s %26s %8s\n' "boot 64 MiB: start to exit" "$(ms "$u_exit")" "$(ms "$t_exit")" "$(ratio "$u_exit" "$t_exit")"
+	echo "(medians of $RUNS runs; goal: first line faster than QEMU TCG)"
+else
+	echo "(no Unicorn rows: exovmm built without Unicorn, or no QEMU)"
+fi
