@@ -143,6 +143,7 @@ enum stop_cause {
 	STOP_EXCEPTION, /* the CPU raised vector stop_vector */
 	STOP_SYSCALL,
 	STOP_ENDED,	/* an exit was posted and exovmm ended the run */
+	STOP_IO_FAULT,	/* port I/O the privilege level forbids: #GP */
 };
 
 struct vmm_vm {
@@ -163,6 +164,7 @@ struct vmm_vm {
 	struct vmm_exit *exit; /* run()'s, while the coroutine runs */
 	uint8_t io_data[UC_IO_DATA_MAX];
 	uint8_t *context_blob; /* calib.context_size bytes, for take_exception() */
+	uc_context *io_fault;  /* the CPU at a forbidden port access */
 
 	enum stop_cause stop;
 	uint32_t stop_vector, stop_error; /* STOP_EXCEPTION, read in the hook */
@@ -584,11 +586,60 @@ static bool pic_port(uint32_t port)
 	return (port - PIC_MASTER) < PIC_PORTS || (port - PIC_SLAVE) < PIC_PORTS;
 }
 
+/*
+ * Unicorn 2.1.1 lets every privilege level do port I/O: the check is
+ * ours.  Above IOPL, the TSS's I/O bitmap must clear every port of the
+ * access (SDM vol. 1, 19.5).
+ */
+#define TSS_IOMAP_BASE 0x66
+#define TSS_MIN_LIMIT 0x67
+#define RFLAGS_IOPL_SHIFT 12
+static bool io_permitted(struct vmm_vm *vm, uint32_t port, int size)
+{
+	struct x86_phys mem = {.at = phys_at, .ctx = vm};
+	uint16_t base, bits;
+	uint64_t fault_va;
+	uint32_t error;
+	struct x86_cpu c;
+
+	read_cpu(vm, &c);
+	if ((c.cs & SEL_RPL3) <= ((c.rflags >> RFLAGS_IOPL_SHIFT) & SEL_RPL3))
+		return true;
+	if (c.tss_limit < TSS_MIN_LIMIT ||
+	    !x86_linear_copy(&mem, &c.pg, c.tss_base + TSS_IOMAP_BASE, &base, sizeof(base),
+			     X86_IMPLICIT, &fault_va, &error) ||
+	    (uint32_t)base + port / 8 + 1 > c.tss_limit ||
+	    !x86_linear_copy(&mem, &c.pg, c.tss_base + base + port / 8, &bits, sizeof(bits),
+			     X86_IMPLICIT, &fault_va, &error))
+		return false;
+	return !((bits >> (port % 8)) & ((1u << size) - 1));
+}
+
+/*
+ * A forbidden access raises #GP at the instruction.  The hook runs in
+ * the middle of a translated block, which goes on after it, so the CPU as
+ * it was at the instruction is kept and put back once emulation has
+ * stopped, and CR3 is pointed at the private tables, which map nothing of
+ * the env: the block's next access to memory faults before it happens,
+ * and the block's end stops emulation.
+ */
+static void io_fault(struct vmm_vm *vm)
+{
+	uc_context_save(vm->uc, vm->io_fault);
+	set_reg(vm, UC_X86_REG_CR3, SCRATCH_VA(SP_PML4));
+	vm->stop = STOP_IO_FAULT;
+	uc_emu_stop(vm->uc);
+}
+
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *arg)
 {
 	struct vmm_vm *vm = arg;
 
 	(void)uc;
+	if (!io_permitted(vm, port, size)) {
+		io_fault(vm);
+		return;
+	}
 	if (pic_port(port))
 		return;
 	memcpy(vm->io_data, &value, (size_t)size);
@@ -601,6 +652,10 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *arg)
 	uint32_t value = 0;
 
 	(void)uc;
+	if (!io_permitted(vm, port, size)) {
+		io_fault(vm);
+		return 0;
+	}
 	if (pic_port(port))
 		return PIC_ALL_MASKED;
 	memset(vm->io_data, 0xff, sizeof(vm->io_data)); /* nobody there reads all ones */
@@ -636,6 +691,10 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *arg)
 {
 	struct vmm_vm *vm = arg;
 
+	if (vm->stop == STOP_IO_FAULT) {
+		uc_emu_stop(uc); /* io_fault()'s, after the forbidden access */
+		return;
+	}
 	vm->stop = STOP_EXCEPTION;
 	vm->stop_vector = intno;
 	read_exception(vm);
@@ -989,6 +1048,12 @@ static bool emulate(struct vmm_vm *vm)
 		return do_syscall(vm);
 	case STOP_ENDED:
 		return false;
+	case STOP_IO_FAULT:
+		uc_context_restore(vm->uc, vm->io_fault);
+		uc_ctl_flush_tlb(vm->uc); /* filled from the private tables meanwhile */
+		return deliver(vm, (struct x86_event){.vector = X86_VEC_GP,
+						      .kind = X86_EV_EXCEPTION,
+						      .has_error = true});
 	case STOP_REQUESTED:
 		return true;
 	case STOP_NONE:
@@ -1093,6 +1158,8 @@ static void uc_destroy(struct vmm_vm *vm)
 		pthread_join(vm->alarm_thread, NULL);
 	}
 	/* A coroutine left inside a hook is simply dropped with the engine. */
+	if (vm->io_fault)
+		uc_context_free(vm->io_fault);
 	if (vm->uc)
 		uc_close(vm->uc);
 	if (vm->stack)
@@ -1159,6 +1226,12 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 	}
 	uc_ctl_set_cpu_model(vm->uc, UC_CPU_MODEL);
 	uc_ctl_set_tcg_buffer_size(vm->uc, UC_TCG_BUFFER_SIZE);
+	e = uc_context_alloc(vm->uc, &vm->io_fault);
+	if (e != UC_ERR_OK) {
+		vm->io_fault = NULL;
+		uc_fail(err, "uc_context_alloc", e);
+		goto fail;
+	}
 	build_scratch_tables(vm);
 	e = uc_mem_map_ptr(vm->uc, UC_SCRATCH_GPA, SCRATCH_SIZE, UC_PROT_ALL, vm->scratch);
 	if (e != UC_ERR_OK) {
