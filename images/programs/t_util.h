@@ -238,6 +238,18 @@ static inline bool t_cpu_is_tcg(void)
 	return d & EXO_HVC_F_TCG;
 }
 
+/* Does the CPU have UMIP (CPUID.7.0:ECX[2]), which the kernel then turns on? */
+#define T_CPUID_STRUCTURED 7
+#define T_CPUID_7_ECX_UMIP (1u << 2)
+static inline bool t_cpu_has_umip(void)
+{
+	uint32_t a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(T_CPUID_STRUCTURED), "c"(0));
+	return c & T_CPUID_7_ECX_UMIP;
+}
+
 static inline uint64_t t_rdtsc(void)
 {
 	return __builtin_ia32_rdtsc();
