@@ -34,8 +34,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <cpuid.h>
 #include <ucontext.h>
 #include <unicorn/unicorn.h>
+#include <x86intrin.h>
 
 #include "exo/hvc.h"
 #include "backend.h"
@@ -45,12 +47,17 @@
 
 /*
  * Guest clocks.  The APIC timer's input counts nanoseconds.  The TSC is
- * the host's (Unicorn 2.1.1 cannot hook rdtsc), at a rate exovmm does not
- * know: CPUID reports 0 and the kernel times it against the APIC timer.
+ * the host's (Unicorn 2.1.1 cannot hook rdtsc): its rate is measured once
+ * against CLOCK_MONOTONIC_RAW over TSC_MEASURE_NS and told through CPUID,
+ * where the host says its TSC is invariant (else 0, and the kernel times
+ * it against the APIC timer, which a busy host makes imprecise).
  */
-#define UC_TSC_KHZ 0u
 #define UC_LAPIC_KHZ 1000000u
+#define TSC_MEASURE_NS 5000000ull
+#define CPUID_EXT_POWER 0x80000007u
+#define CPUID_EXT_POWER_EDX_INVARIANT_TSC (1u << 8)
 #define NS_PER_S 1000000000ull
+#define NS_PER_KHZ_MS 1000000ull /* ticks per ns * this = kHz */
 /* The CPU model: SMEP, SMAP and PCID, which the kernel uses. */
 #define UC_CPU_MODEL UC_CPU_X86_BROADWELL
 /*
@@ -72,6 +79,9 @@
  */
 #define UC_SCRATCH_GPA 0xfe000000ull
 #define PAGE 4096u
+#define ID_PDS 4 /* page directories of the identity map: 4 GiB */
+#define LARGE_PAGE (2ull << 20)
+#define PTE_LARGE 0x80ull
 enum scratch_page {
 	SP_BOOT,       /* 64-bit -> 32-bit trampoline, its far pointer and GDT */
 	SP_PML4,       /* page tables mapping the pages below, VA = GPA */
@@ -88,7 +98,16 @@ enum scratch_page {
 	SP_GDT,        /* null, the handler's code segment, the call gate */
 	SP_TSS,
 	SP_STACK,
-	SP_COUNT,
+	/*
+	 * An identity map of the low 4 GiB in 2 MiB pages, for unmapping
+	 * (uc_unmap_memory): one top level whose entry lets ring 3 in, one
+	 * that does not.
+	 */
+	SP_ID_PML4_USER,
+	SP_ID_PML4_SUPERVISOR,
+	SP_ID_PDPT,
+	SP_ID_PD,
+	SP_COUNT = SP_ID_PD + ID_PDS,
 };
 #define SCRATCH_SIZE (SP_COUNT * PAGE)
 #define SCRATCH_VA(page) (UC_SCRATCH_GPA + (uint64_t)(page) * PAGE)
@@ -214,6 +233,7 @@ static struct {
 	size_t error_offset; /* 0: not found */
 	size_t context_size;
 	uint32_t leaf1[4];   /* CPUID 1 as the model answers it */
+	uint32_t tsc_khz;    /* the host TSC's rate, or 0 */
 	char why[128];
 } calib = {.once = PTHREAD_ONCE_INIT};
 
@@ -369,6 +389,31 @@ static void probe_cpuid(uc_engine *uc)
 	}
 }
 
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t host_tsc_khz(void)
+{
+	struct timespec pause = {.tv_nsec = (long)TSC_MEASURE_NS};
+	unsigned a, b, c, d;
+	uint64_t ns0, t0, ns, t;
+
+	if (!__get_cpuid(CPUID_EXT_POWER, &a, &b, &c, &d) ||
+	    !(d & CPUID_EXT_POWER_EDX_INVARIANT_TSC))
+		return 0;
+	ns0 = clock_ns(CLOCK_MONOTONIC_RAW);
+	t0 = __rdtsc();
+	nanosleep(&pause, NULL);
+	ns = clock_ns(CLOCK_MONOTONIC_RAW) - ns0;
+	t = __rdtsc() - t0;
+	return (uint32_t)(t * NS_PER_KHZ_MS / ns);
+}
+
 static void calibrate(void)
 {
 	uc_x86_mmr gdtr = {.base = PROBE_GDT, .limit = 7};
@@ -392,6 +437,7 @@ static void calibrate(void)
 	else
 		probe_exceptions(uc, a, b, soft);
 	probe_cpuid(uc);
+	calib.tsc_khz = host_tsc_khz();
 	free(a);
 	free(b);
 	free(soft);
@@ -402,10 +448,7 @@ static void calibrate(void)
 
 static uint64_t host_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static uint64_t guest_ns(const struct vmm_vm *vm)
@@ -754,7 +797,7 @@ static int hook_cpuid(uc_engine *uc, void *arg)
 		memcpy(out, calib.leaf1, sizeof(out));
 		out[2] |= VMM_CPUID_FEATURES_ECX_HYPERVISOR;
 	} else if (vmm_cpuid_hypervisor_range(leaf)) {
-		vmm_cpuid_leaves(UC_TSC_KHZ, UC_LAPIC_KHZ, EXO_HVC_F_TCG, ours);
+		vmm_cpuid_leaves(calib.tsc_khz, UC_LAPIC_KHZ, EXO_HVC_F_TCG, ours);
 		for (int i = 0; i < VMM_CPUID_LEAVES; i++)
 			if (ours[i].function == leaf) {
 				out[0] = ours[i].eax;
@@ -836,6 +879,16 @@ static void build_scratch_tables(struct vmm_vm *vm)
 		put_u64(s + SP_GDT * PAGE + 3 * 8, landing >> 32);
 	}
 	put_u64(s + SP_TSS * PAGE + TSS_RSP0, SCRATCH_VA(SP_STACK) + PAGE);
+	put_u64(s + SP_ID_PML4_USER * PAGE, SCRATCH_VA(SP_ID_PDPT) | PTE_TABLE);
+	put_u64(s + SP_ID_PML4_SUPERVISOR * PAGE, SCRATCH_VA(SP_ID_PDPT) | PTE_SUPERVISOR);
+	for (unsigned d = 0; d < ID_PDS; d++) {
+		put_u64(s + SP_ID_PDPT * PAGE + d * 8, SCRATCH_VA(SP_ID_PD + d) | PTE_TABLE);
+		for (unsigned e = 0; e < PAGE / 8; e++) {
+			uint64_t gpa = ((uint64_t)d * (PAGE / 8) + e) * LARGE_PAGE;
+
+			put_u64(s + (SP_ID_PD + d) * PAGE + e * 8, gpa | PTE_LARGE | PTE_TABLE);
+		}
+	}
 }
 
 /*
@@ -1279,6 +1332,25 @@ static int uc_map_memory(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, void *h
 	return 0;
 }
 
+/*
+ * Unicorn 2.1.1 drops the translated code of an unmapped range by looking
+ * the range's guest-physical addresses up as virtual ones, with the
+ * guest's page tables, at its privilege level; a miss there is a page
+ * fault that corrupts the CPU's state.  Under an identity map of the
+ * right privilege the lookup is right.
+ */
+static uc_err unmap_identity(struct vmm_vm *vm, uint64_t gpa, uint64_t size)
+{
+	uint64_t cr3 = reg(vm, UC_X86_REG_CR3);
+	bool user = (reg(vm, UC_X86_REG_CS) & SEL_RPL3) == SEL_RPL3;
+	uc_err e;
+
+	set_reg(vm, UC_X86_REG_CR3, SCRATCH_VA(user ? SP_ID_PML4_USER : SP_ID_PML4_SUPERVISOR));
+	e = uc_mem_unmap(vm->uc, gpa, size);
+	set_reg(vm, UC_X86_REG_CR3, cr3);
+	return e;
+}
+
 static int uc_unmap_memory(struct vmm_vm *vm, uint32_t slot, struct vmm_error *err)
 {
 	struct uc_slot *s;
@@ -1287,7 +1359,7 @@ static int uc_unmap_memory(struct vmm_vm *vm, uint32_t slot, struct vmm_error *e
 	if (slot >= vm->n_slots || !vm->slots[slot].size)
 		return vmm_errorf(err, "removing guest memory slot %u: not mapped", slot);
 	s = &vm->slots[slot];
-	e = uc_mem_unmap(vm->uc, s->gpa, s->size);
+	e = unmap_identity(vm, s->gpa, s->size);
 	if (e != UC_ERR_OK)
 		return vmm_errorf(err, "removing guest memory slot %u: %s", slot, uc_strerror(e));
 	for (uint64_t g = s->gpa >> GRANULE_SHIFT; g <= (s->gpa + s->size - 1) >> GRANULE_SHIFT; g++)
