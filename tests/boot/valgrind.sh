@@ -10,6 +10,7 @@ require_backend
 vg() {
 	status=0
 	timeout $((BOOT_TIMEOUT * 4)) "$VALGRIND" --quiet --error-exitcode=99 --leak-check=full \
+		--suppressions="$(dirname "$0")/unicorn.supp" \
 		--errors-for-leak-kinds=definite,indirect --track-fds=no \
 		"$EXOVMM" "$@" >"$work/out" 2>"$work/err" || status=$?
 	echo "--- valgrind exovmm $* exited $status; stderr:"
