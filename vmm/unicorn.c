@@ -1165,6 +1165,25 @@ static int uc_fail(struct vmm_error *err, const char *what, uc_err e)
 	return vmm_errorf(err, "Unicorn: %s: %s", what, uc_strerror(e));
 }
 
+/*
+ * Never called: its range is an address nothing can access.  Unicorn
+ * 2.1.1 stops checking a RAM page's writes against translated code after
+ * the first write through a TLB entry, so code the kernel writes into a
+ * reused frame would run as the old code's translation (seen: a spawned
+ * env ran bytes of the program that had the frame before).  While any
+ * write hook exists it checks every write, whatever the hook's range.
+ */
+static void hook_write_never(uc_engine *uc, uc_mem_type type, uint64_t address, int size,
+			     int64_t value, void *arg)
+{
+	(void)uc;
+	(void)type;
+	(void)address;
+	(void)size;
+	(void)value;
+	(void)arg;
+}
+
 static int add_hooks(struct vmm_vm *vm, struct vmm_error *err)
 {
 	static const struct {
@@ -1193,6 +1212,10 @@ static int add_hooks(struct vmm_vm *vm, struct vmm_error *err)
 		if (e != UC_ERR_OK)
 			return uc_fail(err, "adding a hook", e);
 	}
+	e = uc_hook_add(vm->uc, &h, UC_HOOK_MEM_WRITE, (void *)hook_write_never, vm, UC_NO_UNTIL,
+			UC_NO_UNTIL);
+	if (e != UC_ERR_OK)
+		return uc_fail(err, "adding the write hook", e);
 	e = uc_mmio_map(vm->uc, LAPIC_DEFAULT_BASE, LAPIC_SIZE, apic_read, vm, apic_write, vm);
 	if (e != UC_ERR_OK)
 		return uc_fail(err, "mapping the local APIC", e);
