@@ -20,6 +20,8 @@
 
 #define MAILBOX_SLOT EXO_CHUNKS_MAX
 #define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+#define MEMORY_GROW_WAIT_MS 1000
 
 static uint32_t chunks_of(uint64_t bytes)
 {
@@ -100,6 +102,17 @@ static int map_mailbox(struct instance *inst, struct vmm_error *err)
 					 EXO_MAILBOX_SIZE, err);
 }
 
+/* Its timed waits take CLOCK_MONOTONIC deadlines, as now_ns() gives. */
+static void init_grown_cond(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
 int memory_init(struct instance *inst, struct vmm_error *err)
 {
 	const struct vmm_instance_config *cfg = inst->cfg;
@@ -108,6 +121,7 @@ int memory_init(struct instance *inst, struct vmm_error *err)
 	uint64_t max = cfg->memory_max ? cfg->memory_max : cfg->memory;
 
 	pthread_mutex_init(&m->lock, NULL);
+	init_grown_cond(&m->grown);
 	m->min_chunks = chunks_of(min);
 	m->max_chunks = chunks_of(max);
 	m->target_chunks = chunks_of(cfg->memory);
@@ -142,6 +156,7 @@ void memory_destroy(struct instance *inst)
 		munmap(m->mailbox, EXO_MAILBOX_SIZE);
 	inst->mem.host = NULL;
 	m->mailbox = NULL;
+	pthread_cond_destroy(&m->grown);
 	pthread_mutex_destroy(&m->lock);
 }
 
@@ -171,6 +186,22 @@ static void publish_target(struct instance *inst)
 	else if (!m->deadline)
 		m->deadline = now_ns() + m->revoke_deadline_ns;
 	mailbox_notify(inst);
+}
+
+/* Kick the vCPU to grant what the target needs, and wait (a while) until it has. */
+static void wait_grown(struct instance *inst)
+{
+	struct memory_state *m = &inst->memory;
+	uint64_t until = now_ns() + MEMORY_GROW_WAIT_MS * NS_PER_MS;
+	struct timespec ts = {.tv_sec = (time_t)(until / NS_PER_S),
+			      .tv_nsec = (long)(until % NS_PER_S)};
+
+	inst->backend->kick(inst->vm);
+	pthread_mutex_lock(&m->lock);
+	while (m->grow_due && !atomic_load(&inst->finished) &&
+	       pthread_cond_timedwait(&m->grown, &m->lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&m->lock);
 }
 
 int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *err)
@@ -205,7 +236,7 @@ int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *e
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (kick)
-		inst->backend->kick(inst->vm);
+		wait_grown(inst);
 	return rc;
 }
 
@@ -254,6 +285,7 @@ void memory_take_due(struct instance *inst)
 			m->target_chunks = m->granted_chunks; /* what it has is the target */
 		}
 		publish_target(inst);
+		pthread_cond_broadcast(&m->grown);
 	}
 	if (!m->take_due) {
 		pthread_mutex_unlock(&m->lock);

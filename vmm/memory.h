@@ -36,6 +36,7 @@ struct memory_state {
 	uint64_t deadline;	     /* CLOCK_MONOTONIC ns; 0: nothing owed */
 	bool take_due;		     /* past it: the vCPU thread takes chunks */
 	bool grow_due;		     /* the vCPU thread grants up to the target */
+	pthread_cond_t grown;	     /* ... and signals this when it has */
 	uint64_t chunks_released, chunks_taken;
 };
 
@@ -58,8 +59,10 @@ void memory_destroy(struct instance *inst);
  * Ask for the instance to hold `bytes` of RAM (a multiple of
  * VMM_CHUNK_SIZE, within memory_min..memory_max; else -1 with err saying
  * which bound).  Growing kicks the vCPU, whose thread grants the chunks
- * (memory_take_due) before the guest runs again; shrinking starts the
- * revocation cascade and its deadline.
+ * (memory_take_due) before the guest runs again; the call returns once it
+ * has, or after MEMORY_GROW_WAIT_MS (a vCPU parked by the CPU layer takes
+ * the kick when released).  Shrinking starts the revocation cascade and
+ * its deadline.
  */
 int memory_set_target(struct instance *inst, uint64_t bytes,
 		      struct vmm_error *err);
