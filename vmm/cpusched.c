@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cpusched.h"
+#include "monotonic.h"
 #include "memory.h"
 
 #define NS_PER_SEC 1000000000ull
@@ -387,9 +388,7 @@ static void *cpusched_thread(void *arg)
 	while (!cs->stopping) {
 		uint64_t next = tick(cs);
 
-		at.tv_sec = (time_t)(next / NS_PER_SEC);
-		at.tv_nsec = (long)(next % NS_PER_SEC);
-		/* The condition variable waits on CLOCK_MONOTONIC (start). */
+		at = vmm_deadline(next);
 		pthread_cond_timedwait(&cs->wake, &cs->lock, &at);
 	}
 	pthread_mutex_unlock(&cs->lock);
@@ -438,7 +437,6 @@ int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
 		   struct metrics *metrics, struct vmm_error *err)
 {
 	struct cpusched *cs = calloc(1, sizeof(*cs));
-	pthread_condattr_t attr;
 	unsigned cpus = cfg->cpus ? cfg->cpus : cpusched_host_cpus();
 	int rc;
 
@@ -453,10 +451,7 @@ int cpusched_start(struct cpusched **out, const struct vmm_config *cfg,
 	credit_place_init(&cs->placement);
 	credit_init(&cs->credit, cpus, cfg->timeslice_ns, cs->start_ns);
 	pthread_mutex_init(&cs->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&cs->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	vmm_cond_init_monotonic(&cs->wake);
 	if (add_vcpus(cs, instances, err) < 0) {
 		close_vcpus(cs);
 		free(cs);

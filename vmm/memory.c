@@ -17,10 +17,10 @@
 #include "exo/abi.h"
 #include "instance.h"
 #include "memory.h"
+#include "monotonic.h"
 
 #define MAILBOX_SLOT EXO_CHUNKS_MAX
 #define NS_PER_MS 1000000ull
-#define NS_PER_S 1000000000ull
 #define MEMORY_GROW_WAIT_MS 1000
 
 static uint32_t chunks_of(uint64_t bytes)
@@ -28,13 +28,6 @@ static uint32_t chunks_of(uint64_t bytes)
 	return (uint32_t)(bytes >> EXO_CHUNK_SHIFT);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void mailbox_set_bit(struct exo_mailbox *mb, uint32_t c, bool granted)
 {
@@ -102,17 +95,6 @@ static int map_mailbox(struct instance *inst, struct vmm_error *err)
 					 EXO_MAILBOX_SIZE, err);
 }
 
-/* Its timed waits take CLOCK_MONOTONIC deadlines, as now_ns() gives. */
-static void init_grown_cond(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 int memory_init(struct instance *inst, struct vmm_error *err)
 {
 	const struct vmm_instance_config *cfg = inst->cfg;
@@ -121,7 +103,7 @@ int memory_init(struct instance *inst, struct vmm_error *err)
 	uint64_t max = cfg->memory_max ? cfg->memory_max : cfg->memory;
 
 	pthread_mutex_init(&m->lock, NULL);
-	init_grown_cond(&m->grown);
+	vmm_cond_init_monotonic(&m->grown);
 	m->min_chunks = chunks_of(min);
 	m->max_chunks = chunks_of(max);
 	m->target_chunks = chunks_of(cfg->memory);
@@ -184,7 +166,7 @@ static void publish_target(struct instance *inst)
 	if (m->granted_chunks <= m->target_chunks)
 		m->deadline = 0;
 	else if (!m->deadline)
-		m->deadline = now_ns() + m->revoke_deadline_ns;
+		m->deadline = vmm_monotonic_ns() + m->revoke_deadline_ns;
 	mailbox_notify(inst);
 }
 
@@ -192,9 +174,7 @@ static void publish_target(struct instance *inst)
 static void wait_grown(struct instance *inst)
 {
 	struct memory_state *m = &inst->memory;
-	uint64_t until = now_ns() + MEMORY_GROW_WAIT_MS * NS_PER_MS;
-	struct timespec ts = {.tv_sec = (time_t)(until / NS_PER_S),
-			      .tv_nsec = (long)(until % NS_PER_S)};
+	struct timespec ts = vmm_deadline(vmm_monotonic_ns() + MEMORY_GROW_WAIT_MS * NS_PER_MS);
 
 	inst->backend->kick(inst->vm);
 	pthread_mutex_lock(&m->lock);

@@ -43,6 +43,7 @@
 #include "backend.h"
 #include "cpuid.h"
 #include "lapic.h"
+#include "monotonic.h"
 #include "x86_event.h"
 
 /*
@@ -446,22 +447,12 @@ static void calibrate(void)
 
 /* ---- time ---- */
 
-static uint64_t host_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
 
 static uint64_t guest_ns(const struct vmm_vm *vm)
 {
-	return host_ns() - vm->t0;
+	return vmm_monotonic_ns() - vm->t0;
 }
 
-/* A CLOCK_MONOTONIC deadline for pthread_cond_timedwait (init_monotonic_cond). */
-static void abs_time(uint64_t host, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(host / NS_PER_S);
-	ts->tv_nsec = (long)(host % NS_PER_S);
-}
 
 /* ---- guest-physical memory ---- */
 
@@ -530,7 +521,7 @@ static void *alarm_main(void *arg)
 			vm->alarm_at = LAPIC_NO_EVENT;
 			continue;
 		}
-		abs_time(vm->t0 + vm->alarm_at, &until);
+		until = vmm_deadline(vm->t0 + vm->alarm_at);
 		pthread_cond_timedwait(&vm->alarm, &vm->lock, &until);
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -1062,7 +1053,7 @@ static void wait_halted(struct vmm_vm *vm)
 			pthread_cond_wait(&vm->wake, &vm->lock);
 			continue;
 		}
-		abs_time(vm->t0 + next, &until);
+		until = vmm_deadline(vm->t0 + next);
 		pthread_cond_timedwait(&vm->wake, &vm->lock, &until);
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -1251,16 +1242,6 @@ static void uc_destroy(struct vmm_vm *vm)
 	free(vm);
 }
 
-/* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines, as abs_time() makes. */
-static void init_monotonic_cond(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-}
 
 static void *map_anonymous(size_t size)
 {
@@ -1280,11 +1261,11 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 	if (!vm)
 		return vmm_errorf(err, "out of memory");
 	pthread_mutex_init(&vm->lock, NULL);
-	init_monotonic_cond(&vm->wake);
-	init_monotonic_cond(&vm->alarm);
+	vmm_cond_init_monotonic(&vm->wake);
+	vmm_cond_init_monotonic(&vm->alarm);
 	lapic_init(&vm->lapic, UC_LAPIC_KHZ);
 	vm->alarm_at = LAPIC_NO_EVENT;
-	vm->t0 = host_ns();
+	vm->t0 = vmm_monotonic_ns();
 	vm->granule_slot = malloc(GRANULES * sizeof(*vm->granule_slot));
 	vm->scratch = map_anonymous(SCRATCH_SIZE);
 	vm->stack = map_anonymous(UC_COROUTINE_STACK);
