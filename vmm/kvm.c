@@ -103,8 +103,7 @@ static int kvm_check(struct vmm_error *err)
 {
 	pthread_once(&kvm_once, kvm_open_once);
 	if (kvm_fd < 0)
-		return vmm_errorf(err, "%s: %s (is KVM enabled, and may this user open it?)",
-				  KVM_DEVICE, strerror(kvm_open_errno));
+		return vmm_errorf(err, "%s: %s", KVM_DEVICE, strerror(kvm_open_errno));
 	if (ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_EXPECTED_API_VERSION)
 		return vmm_errorf(err, "%s: unsupported KVM API version", KVM_DEVICE);
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
