@@ -207,6 +207,8 @@ struct vmm_vm {
 	uint64_t alarm_at;
 	atomic_bool stop_wanted; /* leave the emulator at the next block */
 	atomic_bool irq_pending; /* ... or at the next with RFLAGS.IF set */
+	_Atomic uint64_t timer_at; /* the APIC timer's next event, for the block hook */
+	unsigned blocks_unchecked; /* blocks run since the hook last read the clock */
 	bool preemptible;	 /* the vCPU thread's: the guest runs, not a trampoline */
 	pthread_t alarm_thread;
 	bool alarm_started;
@@ -494,6 +496,7 @@ static void apic_changed_locked(struct vmm_vm *vm)
 	uint64_t next = lapic_next_event(&vm->lapic);
 
 	atomic_store(&vm->irq_pending, lapic_deliverable(&vm->lapic) >= 0);
+	atomic_store(&vm->timer_at, next);
 	if (next != vm->alarm_at) {
 		vm->alarm_at = next;
 		pthread_cond_signal(&vm->alarm);
@@ -737,9 +740,25 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *arg)
 }
 
 /*
+ * Every this many blocks the block hook reads the clock itself, so the
+ * APIC timer fires even when the host is slow to run the alarm thread
+ * (a loaded host, valgrind running one thread at a time).
+ */
+#define BLOCKS_PER_CLOCK_CHECK 4096u
+
+static bool timer_due(struct vmm_vm *vm)
+{
+	if (++vm->blocks_unchecked < BLOCKS_PER_CLOCK_CHECK)
+		return false;
+	vm->blocks_unchecked = 0;
+	return guest_ns(vm) >= atomic_load_explicit(&vm->timer_at, memory_order_relaxed);
+}
+
+/*
  * At the start of every block: stop here, where nothing of it has run,
- * if asked to, or if an interrupt waits and the guest has just enabled
- * interrupts (sti, popf, iretq and sysret cannot be hooked).
+ * if asked to, if the timer is due, or if an interrupt waits and the
+ * guest has just enabled interrupts (sti, popf, iretq and sysret cannot
+ * be hooked).
  */
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *arg)
 {
@@ -749,7 +768,7 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *arg
 	(void)size;
 	if (!vm->preemptible)
 		return;
-	if (atomic_load_explicit(&vm->stop_wanted, memory_order_relaxed) ||
+	if (atomic_load_explicit(&vm->stop_wanted, memory_order_relaxed) || timer_due(vm) ||
 	    (atomic_load_explicit(&vm->irq_pending, memory_order_relaxed) &&
 	     (reg(vm, UC_X86_REG_RFLAGS) & X86_RFLAGS_IF))) {
 		vm->stop = STOP_REQUESTED;
@@ -1265,6 +1284,7 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 	vmm_cond_init_monotonic(&vm->alarm);
 	lapic_init(&vm->lapic, UC_LAPIC_KHZ);
 	vm->alarm_at = LAPIC_NO_EVENT;
+	atomic_store(&vm->timer_at, LAPIC_NO_EVENT);
 	vm->t0 = vmm_monotonic_ns();
 	vm->granule_slot = malloc(GRANULES * sizeof(*vm->granule_slot));
 	vm->scratch = map_anonymous(SCRATCH_SIZE);
