@@ -359,8 +359,8 @@ int main(void)
 	while (t_rdtsc() < end) {
 		one_round(round++, &soak);
 		if (t_rdtsc() >= next_diag) {
-			tap_diag("%u rounds in %lu s", soak.rounds,
-				 (t_rdtsc() - start) / (MS_PER_S * tsc_khz));
+			tap_diag("%u rounds in %lu s (frames in use %lu)", soak.rounds,
+				 (t_rdtsc() - start) / (MS_PER_S * tsc_khz), frames_used());
 			next_diag +=
 			    (uint64_t)DIAG_EVERY_S * MS_PER_S * tsc_khz;
 		}

@@ -18,7 +18,7 @@ run_exovmm_merged
 expect_status 0 "the soak test"
 expect "$work/all" "[soak] exovmm: exited with code 0"
 check_tap "$work/all" '\[soak\] '
-expect_re "$work/all" '^\[soak\] # [0-9]+ rounds in [0-9]+ s$'
+expect_re "$work/all" '^\[soak\] # [0-9]+ rounds in [0-9]+ s \(frames in use [0-9]+\)$'
 expect_no "$work/all" "exo: PANIC"
 expect_no "$work/all" "exo: EXCEPTION"
 n=$(grep -cE '^\[soak\] exo: env [0-9]+ \([^)]*\) killed: ' "$work/all")
