@@ -37,9 +37,10 @@ static uint64_t ticks_to_ns(const struct lapic *l, uint64_t count)
 	return count * divisor(l) * NS_PER_MS / l->timer_khz;
 }
 
+/* In 128 bits: ns times the rate overflows 64 after some hours. */
 static uint64_t ns_to_ticks(const struct lapic *l, uint64_t ns)
 {
-	return ns * l->timer_khz / NS_PER_MS / divisor(l);
+	return (uint64_t)((unsigned __int128)ns * l->timer_khz / NS_PER_MS / divisor(l));
 }
 
 static int highest(const uint32_t *bits)

@@ -171,17 +171,24 @@ static void publish_target(struct instance *inst)
 }
 
 /* Kick the vCPU to grant what the target needs, and wait (a while) until it has. */
-static void wait_grown(struct instance *inst)
+static int wait_grown(struct instance *inst, struct vmm_error *err)
 {
 	struct memory_state *m = &inst->memory;
 	struct timespec ts = vmm_deadline(vmm_monotonic_ns() + MEMORY_GROW_WAIT_MS * NS_PER_MS);
+	int rc = 0;
 
 	inst->backend->kick(inst->vm);
 	pthread_mutex_lock(&m->lock);
 	while (m->grow_due && !atomic_load(&inst->finished) &&
 	       pthread_cond_timedwait(&m->grown, &m->lock, &ts) == 0)
 		;
+	if (m->grow_failed) {
+		*err = m->grow_error;
+		m->grow_failed = false;
+		rc = -1;
+	}
 	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *err)
@@ -211,12 +218,13 @@ int memory_set_target(struct instance *inst, uint64_t bytes, struct vmm_error *e
 		 */
 		kick = m->granted_chunks < m->target_chunks;
 		m->grow_due = kick;
+		m->grow_failed = false;
 		if (!kick)
 			publish_target(inst);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (kick)
-		wait_grown(inst);
+		rc = wait_grown(inst, err);
 	return rc;
 }
 
@@ -263,6 +271,8 @@ void memory_take_due(struct instance *inst)
 			console_log(&inst->console, "memory: cannot grow to %u chunks: %s",
 				    m->target_chunks, err.msg);
 			m->target_chunks = m->granted_chunks; /* what it has is the target */
+			m->grow_error = err;
+			m->grow_failed = true;
 		}
 		publish_target(inst);
 		pthread_cond_broadcast(&m->grown);

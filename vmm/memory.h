@@ -37,6 +37,8 @@ struct memory_state {
 	bool take_due;		     /* past it: the vCPU thread takes chunks */
 	bool grow_due;		     /* the vCPU thread grants up to the target */
 	pthread_cond_t grown;	     /* ... and signals this when it has */
+	bool grow_failed;	     /* ... or could not, for grow_error's reason */
+	struct vmm_error grow_error;
 	uint64_t chunks_released, chunks_taken;
 };
 
@@ -60,8 +62,9 @@ void memory_destroy(struct instance *inst);
  * VMM_CHUNK_SIZE, within memory_min..memory_max; else -1 with err saying
  * which bound).  Growing kicks the vCPU, whose thread grants the chunks
  * (memory_take_due) before the guest runs again; the call returns once it
- * has, or after MEMORY_GROW_WAIT_MS (a vCPU parked by the CPU layer takes
- * the kick when released).  Shrinking starts the revocation cascade and
+ * has (-1 with the reason if the backend could not map them), or after
+ * MEMORY_GROW_WAIT_MS with 0 (a vCPU parked by the CPU layer takes the
+ * kick when released).  Shrinking starts the revocation cascade and
  * its deadline.
  */
 int memory_set_target(struct instance *inst, uint64_t bytes,

@@ -76,7 +76,8 @@
 /*
  * Private pages for the trampolines, outside guest RAM (at most 3 GiB),
  * the mailbox and the APIC page.  The guest kernel's direct map covers
- * them, but nothing in it uses them; an env cannot map them.
+ * them, but nothing in it uses them, and an env cannot map them; ring 3
+ * may read (never write) the one page it runs in the trampoline.
  */
 #define UC_SCRATCH_GPA 0xfe000000ull
 #define PAGE 4096u
@@ -130,8 +131,10 @@ enum scratch_page {
 #define TR_FLAGS_BUSY64 0x8b00u /* present, type 11: 64-bit busy TSS */
 #define PTE_TABLE 0x7ull       /* present, writable, user */
 #define PTE_SUPERVISOR 0x3ull  /* present, writable */
+#define PTE_USER_RO 0x5ull     /* present, user, read-only */
 /* The far call runs alone; a stop before it is retried, this often at most. */
 #define RAISE_TRIES 100
+#define TRAMPOLINE_BLOCKS_MAX 64
 
 /* Opcodes of the trampolines. */
 static const uint8_t boot_code64[] = {0xff, 0x2d};       /* ljmp *rel32(%rip) */
@@ -147,6 +150,7 @@ static const uint8_t lcall_rel32[] = {0x48, 0xff, 0x1d}; /* rex.w lcall *rel32(%
 #define BOOT_GDT_OFF 0x400
 #define USER_FARPTR_OFF 0x100
 
+#define RFLAGS_RESERVED_ONE 0x2ull
 #define MSR_EFER 0xc0000080u
 #define MSR_STAR 0xc0000081u
 #define MSR_LSTAR 0xc0000082u
@@ -209,6 +213,7 @@ struct vmm_vm {
 	atomic_bool irq_pending; /* ... or at the next with RFLAGS.IF set */
 	_Atomic uint64_t timer_at; /* the APIC timer's next event, for the block hook */
 	unsigned blocks_unchecked; /* blocks run since the hook last read the clock */
+	unsigned trampoline_blocks; /* blocks the privilege trampoline has run */
 	bool preemptible;	 /* the vCPU thread's: the guest runs, not a trampoline */
 	pthread_t alarm_thread;
 	bool alarm_started;
@@ -673,6 +678,8 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
 	struct vmm_vm *vm = arg;
 
 	(void)uc;
+	if (vm->stop == STOP_IO_FAULT)
+		return; /* the rest of a block that made a forbidden access */
 	if (!io_permitted(vm, port, size)) {
 		io_fault(vm);
 		return;
@@ -689,6 +696,8 @@ static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *arg)
 	uint32_t value = 0;
 
 	(void)uc;
+	if (vm->stop == STOP_IO_FAULT)
+		return 0; /* the rest of a block that made a forbidden access */
 	if (!io_permitted(vm, port, size)) {
 		io_fault(vm);
 		return 0;
@@ -766,8 +775,14 @@ static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *arg
 
 	(void)address;
 	(void)size;
-	if (!vm->preemptible)
+	if (!vm->preemptible) {
+		/* The trampoline takes two blocks; a guest that rewrote it does not stop. */
+		if (++vm->trampoline_blocks > TRAMPOLINE_BLOCKS_MAX)
+			uc_emu_stop(uc);
 		return;
+	}
+	if (vm->stop != STOP_NONE)
+		return; /* stopping already (a forbidden port access) */
 	if (atomic_load_explicit(&vm->stop_wanted, memory_order_relaxed) || timer_due(vm) ||
 	    (atomic_load_explicit(&vm->irq_pending, memory_order_relaxed) &&
 	     (reg(vm, UC_X86_REG_RFLAGS) & X86_RFLAGS_IF))) {
@@ -781,8 +796,10 @@ static bool hook_invalid(uc_engine *uc, void *arg)
 {
 	struct vmm_vm *vm = arg;
 
-	vm->stop = STOP_EXCEPTION;
-	vm->stop_vector = X86_VEC_UD;
+	if (vm->stop != STOP_IO_FAULT) {
+		vm->stop = STOP_EXCEPTION;
+		vm->stop_vector = X86_VEC_UD;
+	}
 	uc_emu_stop(uc);
 	return true;
 }
@@ -791,7 +808,8 @@ static void hook_syscall(uc_engine *uc, void *arg)
 {
 	struct vmm_vm *vm = arg;
 
-	vm->stop = STOP_SYSCALL;
+	if (vm->stop != STOP_IO_FAULT)
+		vm->stop = STOP_SYSCALL;
 	uc_emu_stop(uc);
 }
 
@@ -868,7 +886,7 @@ static void build_scratch_tables(struct vmm_vm *vm)
 	put_u64(s + SP_PD * PAGE + PT_INDEX(base, 1) * 8, SCRATCH_VA(SP_PT) | PTE_TABLE);
 	for (unsigned p = 0; p < SP_COUNT; p++)
 		put_u64(s + SP_PT * PAGE + PT_INDEX(SCRATCH_VA(p), 0) * 8,
-			SCRATCH_VA(p) | (p == SP_USER_CODE ? PTE_TABLE : PTE_SUPERVISOR));
+			SCRATCH_VA(p) | (p == SP_USER_CODE ? PTE_USER_RO : PTE_SUPERVISOR));
 	memcpy(s + SP_USER_CODE * PAGE, lcall_rel32, sizeof(lcall_rel32));
 	{
 		int32_t rel = USER_FARPTR_OFF - (int32_t)(sizeof(lcall_rel32) + REL32_LEN);
@@ -922,7 +940,10 @@ static int raise_privilege(struct vmm_vm *vm, uint64_t cs_desc)
 	uc_reg_write(vm->uc, UC_X86_REG_GDTR, &raise_gdtr);
 	uc_reg_write(vm->uc, UC_X86_REG_TR, &raise_tr);
 	set_reg(vm, UC_X86_REG_CR3, SCRATCH_VA(SP_PML4));
+	/* No trap flag or alignment checks in the trampoline; the event sets RFLAGS after. */
+	set_reg(vm, UC_X86_REG_RFLAGS, RFLAGS_RESERVED_ONE);
 	do {
+		vm->trampoline_blocks = 0;
 		uc_emu_start(vm->uc, SCRATCH_VA(SP_USER_CODE), SCRATCH_VA(SP_LANDING), 0, 0);
 		rip = reg(vm, UC_X86_REG_RIP);
 	} while (rip == SCRATCH_VA(SP_USER_CODE) && ++tries < RAISE_TRIES);
@@ -1031,6 +1052,28 @@ static bool do_syscall(struct vmm_vm *vm)
 	return true;
 }
 
+/*
+ * Is the next instruction hlt?  `sti; hlt` ends a block after sti, and an
+ * interrupt taken there must wake the hlt, not return to it: the CPU
+ * would take it only once hlt runs (sti's one-instruction shadow).
+ */
+#define OPCODE_HLT 0xf4
+#define HLT_LEN 1
+static bool at_hlt(struct vmm_vm *vm)
+{
+	struct x86_phys mem = {.at = phys_at, .ctx = vm};
+	uint64_t fault_va;
+	uint32_t error;
+	struct x86_cpu c;
+	uint8_t op;
+
+	read_cpu(vm, &c);
+	return x86_linear_copy(&mem, &c.pg, c.rip, &op, sizeof(op),
+			       X86_FETCH | ((c.cs & SEL_RPL3) == SEL_RPL3 ? X86_USER : 0),
+			       &fault_va, &error) &&
+	       op == OPCODE_HLT;
+}
+
 /* Take the highest deliverable interrupt if the guest accepts interrupts. */
 static bool take_interrupt(struct vmm_vm *vm)
 {
@@ -1048,6 +1091,8 @@ static bool take_interrupt(struct vmm_vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	if (vector < 0)
 		return true;
+	if (!vm->halted && at_hlt(vm))
+		set_reg(vm, UC_X86_REG_RIP, reg(vm, UC_X86_REG_RIP) + HLT_LEN);
 	vm->halted = false;
 	return deliver(vm, (struct x86_event){.vector = (uint8_t)vector,
 					      .kind = X86_EV_EXTERNAL});
@@ -1343,7 +1388,7 @@ static int uc_map_memory(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, void *h
 		vm->slots = more;
 		vm->n_slots = slot + 1;
 	}
-	if ((gpa + size) >> 32)
+	if (gpa + size > 1ull << 32)
 		return vmm_errorf(err, "guest memory at 0x%llx lies above 4 GiB",
 				  (unsigned long long)gpa);
 	e = uc_mem_map_ptr(vm->uc, gpa, size, UC_PROT_ALL, host);

@@ -19,7 +19,7 @@ struct rights {
 	bool write, user, nx;
 };
 
-/* Does the access break the rights?  Then its #PF error code bits, else 0. */
+/* Does the access break the rights the entries on the way give? */
 static bool forbidden(const struct x86_paging *pg, const struct rights *r, unsigned access)
 {
 	bool user = access & X86_USER;
@@ -108,6 +108,7 @@ bool x86_linear_copy(const struct x86_phys *mem, const struct x86_paging *pg, ui
 {
 	/* Two pieces at most: callers copy less than a page. */
 	uint64_t gpa[2];
+	void *host[2];
 	size_t first = X86_PAGE_SIZE - (va & (X86_PAGE_SIZE - 1)), part[2];
 	int pieces = len > first ? 2 : 1;
 	uint8_t *b = buf;
@@ -123,17 +124,18 @@ bool x86_linear_copy(const struct x86_phys *mem, const struct x86_paging *pg, ui
 		}
 	}
 	for (int i = 0; i < pieces; i++) {
-		void *host = mem->at(mem->ctx, gpa[i], part[i]);
-
-		if (!host) {
+		host[i] = mem->at(mem->ctx, gpa[i], part[i]);
+		if (!host[i]) {
 			*fault_va = va + (i ? part[0] : 0);
 			*pf_error = error_code(pg, access, X86_PF_RSVD | X86_PF_P);
 			return false;
 		}
+	}
+	for (int i = 0; i < pieces; i++) {
 		if (access & X86_WRITE)
-			memcpy(host, b, part[i]);
+			memcpy(host[i], b, part[i]);
 		else
-			memcpy(b, host, part[i]);
+			memcpy(b, host[i], part[i]);
 		b += part[i];
 	}
 	return true;

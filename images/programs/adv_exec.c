@@ -39,6 +39,12 @@ T_PROBE(probe_cli, "\tcli");
 T_PROBE(probe_sti, "\tsti");
 T_PROBE(probe_hlt, "\thlt");
 T_PROBE(probe_inb, "\tinb $0x80, %al");
+/*
+ * Two forbidden accesses in one block, then a store to where an emulating
+ * backend keeps its trampoline: the first faults, nothing after it runs.
+ */
+T_PROBE(probe_out_twice, "\toutb %al, $0x80\n\toutb %al, $0x80\n"
+			 "\tmovq %rax, 0xfe006000");
 T_PROBE(probe_out_exit,
 	"\tmovl $0xf4, %edx\n\txorl %eax, %eax\n\toutl %eax, %dx");
 T_PROBE(probe_out_hvc,
@@ -171,7 +177,7 @@ int main(void)
 	struct exo_pte_op ops[2];
 	long r, slot;
 
-	tap_plan(49);
+	tap_plan(50);
 	r = libos_set_handler(EXO_UPCALL_EXCEPTION, t_on_probe_fault);
 	tap_ok(r == 0, "exception handler installed: %ld", r);
 	r = probe_call((uint64_t)ret_only, 0);
@@ -227,6 +233,7 @@ int main(void)
 	faults("sti", probe_sti, 0, T_GP, 0);
 	faults("hlt", probe_hlt, 0, T_GP, 0);
 	faults("in from port 0x80", probe_inb, 0, T_GP, 0);
+	faults("out twice, then a store to 0xfe006000", probe_out_twice, 0, T_GP, 0);
 	faults("out to exovmm's exit port", probe_out_exit, 0, T_GP, 0);
 	faults("out to exovmm's console hypercall port", probe_out_hvc, 0,
 	       T_GP, 0);
@@ -271,7 +278,7 @@ int main(void)
 	tap_ok(r == 0 && libos_uenv->slice.slices > slices0 + 1,
 	       "after popf without IF, a 60 ms spin still spans %lu slices",
 	       (unsigned long)(libos_uenv->slice.slices - slices0));
-	tap_ok(t_fault.count == 42 - (t_cpu_has_umip() ? 0 : UMIP_PROBES),
+	tap_ok(t_fault.count == 43 - (t_cpu_has_umip() ? 0 : UMIP_PROBES),
 	       "%lu exceptions delivered, one per probe",
 	       (unsigned long)t_fault.count);
 	tap_ok(t_pte(0x400000) != 0 && sys_sysinfo(&info) == 0,

@@ -560,13 +560,16 @@ END_TEST
 
 /*
  * A chunk the backend cannot map is not granted: the vCPU's thread finds
- * out, and the target becomes what the instance has.
+ * out, the target becomes what the instance has, and the call says why.
  */
 START_TEST(test_failing_map)
 {
+	struct vmm_error err;
+
 	vm.fail = true;
 	kick_takes_due = true;
-	set_target(48 * MiB);
+	ck_assert_int_eq(memory_set_target(&inst, 48 * MiB, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "fake map of slot 16 fails"));
 	assert_granted_below(START_CHUNKS);
 	ck_assert_uint_eq(mailbox()->target_chunks, START_CHUNKS);
 	ck_assert_uint_eq(stats().target, START_CHUNKS * EXO_CHUNK_SIZE);
