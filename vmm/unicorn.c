@@ -57,7 +57,6 @@
 #define TSC_MEASURE_NS 5000000ull
 #define CPUID_EXT_POWER 0x80000007u
 #define CPUID_EXT_POWER_EDX_INVARIANT_TSC (1u << 8)
-#define NS_PER_S 1000000000ull
 #define NS_PER_KHZ_MS 1000000ull /* ticks per ns * this = kHz */
 /* The CPU model: SMEP, SMAP and PCID, which the kernel uses. */
 #define UC_CPU_MODEL UC_CPU_X86_BROADWELL
@@ -120,14 +119,12 @@ enum scratch_page {
 #define SEL_SCRATCH_CODE 0x08
 #define SEL_SCRATCH_DATA 0x10
 #define SEL_GATE 0x10 /* raise GDT: a 16-byte call gate in slots 2-3 */
-#define SEL_RPL3 3u
 #define DESC_CODE32 0x00cf9b000000ffffull /* flat, 32-bit, DPL 0 */
 #define DESC_DATA32 0x00cf93000000ffffull
 #define DESC_CODE64 0x00af9b000000ffffull /* 64-bit, DPL 0: what syscall loads */
 #define GATE_CALL64_DPL3 0xec00u /* present, DPL 3, 64-bit call gate */
 #define RAISE_GDT_LIMIT (4 * 8 - 1)
 #define TSS64_LIMIT 0x67u
-#define TSS_RSP0 4
 #define TR_FLAGS_BUSY64 0x8b00u /* present, type 11: 64-bit busy TSS */
 #define PTE_TABLE 0x7ull       /* present, writable, user */
 #define PTE_SUPERVISOR 0x3ull  /* present, writable */
@@ -148,6 +145,7 @@ static const uint8_t lcall_rel32[] = {0x48, 0xff, 0x1d}; /* rex.w lcall *rel32(%
 #define BOOT_FARPTR_OFF 0x100
 #define BOOT_CODE32_OFF 0x200
 #define BOOT_GDT_OFF 0x400
+#define BOOT_GDT_LIMIT (3 * 8 - 1) /* null, code, data */
 #define USER_FARPTR_OFF 0x100
 
 #define RFLAGS_RESERVED_ONE 0x2ull
@@ -157,7 +155,7 @@ static const uint8_t lcall_rel32[] = {0x48, 0xff, 0x1d}; /* rex.w lcall *rel32(%
 #define MSR_FMASK 0xc0000084u
 #define EFER_SCE 1ull
 #define STAR_KERNEL_SHIFT 32
-#define SEL_INDEX_MASK 0xfffcu
+#define STAR_SELECTOR_MASK 0xfffcu
 #define SYSCALL_INSN_LEN 2
 
 /* Why uc_emu_start returned, as the hooks recorded it. */
@@ -247,6 +245,7 @@ static struct {
 
 #define PROBE_CODE 0x1000ull
 #define PROBE_GDT 0x2000ull
+#define PROBE_GDT_LIMIT 7 /* the null descriptor alone */
 #define PROBE_SEL_A 0x1238
 #define PROBE_SEL_B 0x2470
 #define PROBE_INT_VECTOR 0x41
@@ -326,19 +325,14 @@ static void read_exception(struct vmm_vm *vm)
 static int probe_run(uc_engine *uc, uint64_t at, uint64_t rax, uint8_t *blob)
 {
 	uint32_t vector = UINT32_MAX;
+	uc_hook h;
 
-	if (uc_reg_write(uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK)
+	if (uc_reg_write(uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK ||
+	    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)probe_intr, &vector, 1, 0) != UC_ERR_OK)
 		return -1;
-	{
-		uc_hook h;
-
-		if (uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)probe_intr, &vector, 1, 0) != UC_ERR_OK)
-			return -1;
-		if (uc_emu_start(uc, at, UC_NO_UNTIL, 0, 0) != UC_ERR_OK ||
-		    take_exception(uc, blob) < 0)
-			vector = UINT32_MAX;
-		uc_hook_del(uc, h);
-	}
+	if (uc_emu_start(uc, at, UC_NO_UNTIL, 0, 0) != UC_ERR_OK || take_exception(uc, blob) < 0)
+		vector = UINT32_MAX;
+	uc_hook_del(uc, h);
 	return vector == UINT32_MAX ? -1 : (int)vector;
 }
 
@@ -402,7 +396,7 @@ static uint64_t clock_ns(clockid_t clock)
 	struct timespec ts;
 
 	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * VMM_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 static uint32_t host_tsc_khz(void)
@@ -424,7 +418,7 @@ static uint32_t host_tsc_khz(void)
 
 static void calibrate(void)
 {
-	uc_x86_mmr gdtr = {.base = PROBE_GDT, .limit = 7};
+	uc_x86_mmr gdtr = {.base = PROBE_GDT, .limit = PROBE_GDT_LIMIT};
 	uint8_t *a = NULL, *b = NULL, *soft = NULL;
 	uc_engine *uc;
 
@@ -645,7 +639,7 @@ static bool io_permitted(struct vmm_vm *vm, uint32_t port, int size)
 	struct x86_cpu c;
 
 	read_cpu(vm, &c);
-	if ((c.cs & SEL_RPL3) <= ((c.rflags >> RFLAGS_IOPL_SHIFT) & SEL_RPL3))
+	if ((c.cs & X86_SEL_RPL) <= ((c.rflags >> RFLAGS_IOPL_SHIFT) & X86_SEL_RPL))
 		return true;
 	if (c.tss_limit < TSS_MIN_LIMIT ||
 	    !x86_linear_copy(&mem, &c.pg, c.tss_base + TSS_IOMAP_BASE, &base, sizeof(base),
@@ -722,7 +716,7 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t gpa, int siz
 	e.mmio.size = (uint8_t)size;
 	e.mmio.write = type == UC_MEM_WRITE_UNMAPPED;
 	post_exit(vm, &e);
-	/* exovmm chose to go on: the access still has nothing behind it. */
+	/* exovmm ends the run on such an exit; should it resume, stop all the same. */
 	vm->stop = STOP_ENDED;
 	uc_emu_stop(uc);
 	return false;
@@ -891,7 +885,7 @@ static void build_scratch_tables(struct vmm_vm *vm)
 	{
 		int32_t rel = USER_FARPTR_OFF - (int32_t)(sizeof(lcall_rel32) + REL32_LEN);
 		uint8_t *farptr = s + SP_USER_CODE * PAGE + USER_FARPTR_OFF;
-		uint16_t gate = SEL_GATE | SEL_RPL3;
+		uint16_t gate = SEL_GATE | X86_SEL_RPL;
 
 		memcpy(s + SP_USER_CODE * PAGE + sizeof(lcall_rel32), &rel, REL32_LEN);
 		put_u64(farptr, 0); /* the offset is ignored for a call gate */
@@ -906,7 +900,7 @@ static void build_scratch_tables(struct vmm_vm *vm)
 		put_u64(s + SP_GDT * PAGE + 2 * 8, low);
 		put_u64(s + SP_GDT * PAGE + 3 * 8, landing >> 32);
 	}
-	put_u64(s + SP_TSS * PAGE + TSS_RSP0, SCRATCH_VA(SP_STACK) + PAGE);
+	put_u64(s + SP_TSS * PAGE + X86_TSS_RSP0, SCRATCH_VA(SP_STACK) + PAGE);
 	put_u64(s + SP_ID_PML4_USER * PAGE, SCRATCH_VA(SP_ID_PDPT) | PTE_TABLE);
 	put_u64(s + SP_ID_PML4_SUPERVISOR * PAGE, SCRATCH_VA(SP_ID_PDPT) | PTE_SUPERVISOR);
 	for (unsigned d = 0; d < ID_PDS; d++) {
@@ -952,7 +946,7 @@ static int raise_privilege(struct vmm_vm *vm, uint64_t cs_desc)
 	set_reg(vm, UC_X86_REG_CR3, cr3);
 	uc_reg_write(vm->uc, UC_X86_REG_GDTR, &gdtr);
 	uc_reg_write(vm->uc, UC_X86_REG_TR, &tr);
-	return rip == SCRATCH_VA(SP_LANDING) && (reg(vm, UC_X86_REG_CS) & SEL_RPL3) == 0 ? 0 : -1;
+	return rip == SCRATCH_VA(SP_LANDING) && (reg(vm, UC_X86_REG_CS) & X86_SEL_RPL) == 0 ? 0 : -1;
 }
 
 /*
@@ -973,7 +967,7 @@ static void set_cr2(struct vmm_vm *vm, uint64_t cr2)
 /* Put the CPU in the state *c describes, raising the privilege first if it drops to ring 0. */
 static int enter_state(struct vmm_vm *vm, const struct x86_cpu *c, uint64_t cs_desc)
 {
-	if ((reg(vm, UC_X86_REG_CS) & SEL_RPL3) > (c->cs & SEL_RPL3) &&
+	if ((reg(vm, UC_X86_REG_CS) & X86_SEL_RPL) > (c->cs & X86_SEL_RPL) &&
 	    raise_privilege(vm, cs_desc) < 0)
 		return -1;
 	set_reg(vm, UC_X86_REG_RIP, c->rip);
@@ -1041,7 +1035,7 @@ static bool do_syscall(struct vmm_vm *vm)
 	read_cpu(vm, &c);
 	set_reg(vm, UC_X86_REG_RCX, c.rip);
 	set_reg(vm, UC_X86_REG_R11, rflags & ~X86_RFLAGS_RF);
-	c.cs = (uint16_t)((star >> STAR_KERNEL_SHIFT) & SEL_INDEX_MASK);
+	c.cs = (uint16_t)((star >> STAR_KERNEL_SHIFT) & STAR_SELECTOR_MASK);
 	c.ss = (uint16_t)(c.cs + 8);
 	c.rip = msr(vm, MSR_LSTAR);
 	c.rflags = rflags & ~msr(vm, MSR_FMASK) & ~X86_RFLAGS_RF;
@@ -1069,7 +1063,7 @@ static bool at_hlt(struct vmm_vm *vm)
 
 	read_cpu(vm, &c);
 	return x86_linear_copy(&mem, &c.pg, c.rip, &op, sizeof(op),
-			       X86_FETCH | ((c.cs & SEL_RPL3) == SEL_RPL3 ? X86_USER : 0),
+			       X86_FETCH | ((c.cs & X86_SEL_RPL) == X86_SEL_RPL ? X86_USER : 0),
 			       &fault_va, &error) &&
 	       op == OPCODE_HLT;
 }
@@ -1411,7 +1405,7 @@ static int uc_map_memory(struct vmm_vm *vm, uint32_t slot, uint64_t gpa, void *h
 static uc_err unmap_identity(struct vmm_vm *vm, uint64_t gpa, uint64_t size)
 {
 	uint64_t cr3 = reg(vm, UC_X86_REG_CR3);
-	bool user = (reg(vm, UC_X86_REG_CS) & SEL_RPL3) == SEL_RPL3;
+	bool user = (reg(vm, UC_X86_REG_CS) & X86_SEL_RPL) == X86_SEL_RPL;
 	uc_err e;
 
 	set_reg(vm, UC_X86_REG_CR3, SCRATCH_VA(user ? SP_ID_PML4_USER : SP_ID_PML4_SUPERVISOR));
@@ -1452,7 +1446,7 @@ static int uc_set_pvh_entry(struct vmm_vm *vm, uint32_t eip, uint32_t ebx,
 	int32_t farptr_rel = BOOT_FARPTR_OFF - (int32_t)(sizeof(boot_code64) + REL32_LEN);
 	uint32_t code32_va = (uint32_t)(base + BOOT_CODE32_OFF);
 	uint16_t code_sel = SEL_SCRATCH_CODE;
-	uc_x86_mmr gdtr = {.base = base + BOOT_GDT_OFF, .limit = 3 * 8 - 1};
+	uc_x86_mmr gdtr = {.base = base + BOOT_GDT_OFF, .limit = BOOT_GDT_LIMIT};
 	uint8_t *p;
 
 	memcpy(page, boot_code64, sizeof(boot_code64));

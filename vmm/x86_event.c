@@ -33,7 +33,6 @@
 #define DESC_D (1ull << 54)
 
 /* 64-bit TSS fields. */
-#define TSS_RSP0 4
 #define TSS_IST1 0x24
 #define STACK_ALIGN_MASK 0xfull
 #define FRAME_WORDS_MAX 6
@@ -180,7 +179,7 @@ static struct step_fault handler_stack(const struct x86_phys *mem, const struct 
 		return (struct step_fault){.raised = false};
 	}
 	at = g->ist ? TSS_IST1 + (g->ist - 1) * sizeof(uint64_t)
-		    : TSS_RSP0 + new_cpl * sizeof(uint64_t);
+		    : X86_TSS_RSP0 + new_cpl * sizeof(uint64_t);
 	if (at + sizeof(uint64_t) - 1 > cpu->tss_limit)
 		return raise(X86_VEC_TS, (cpu->tr & SEL_INDEX_MASK) | ext);
 	f = guest_copy(mem, cpu, cpu->tss_base + at, rsp, sizeof(*rsp), X86_IMPLICIT);

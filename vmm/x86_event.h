@@ -34,6 +34,7 @@
 #define X86_RFLAGS_RF (1ull << 16)
 #define X86_RFLAGS_VM (1ull << 17)
 #define X86_SEL_RPL 3u
+#define X86_TSS_RSP0 4 /* rsp0 in a 64-bit TSS; rsp1, rsp2 follow */
 
 enum x86_event_kind {
 	X86_EV_EXCEPTION, /* raised by the CPU; rip is where it returns to */
