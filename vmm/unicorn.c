@@ -185,7 +185,7 @@ struct vmm_vm {
 	bool started;
 	struct vmm_exit *exit; /* run()'s, while the coroutine runs */
 	uint8_t io_data[UC_IO_DATA_MAX];
-	uint8_t *context_blob; /* calib.context_size bytes, for take_exception() */
+	uc_context *ctx;       /* the CPU state, saved at every stop (take_exception) */
 	uc_context *io_fault;  /* the CPU at a forbidden port access */
 
 	enum stop_cause stop;
@@ -272,57 +272,44 @@ static int32_t word_at(const uint8_t *blob, size_t off)
 }
 
 /*
- * Save the engine's state in blob and forget its exception in flight
- * (old_exception), as delivering it would.  QEMU also records one where
- * Unicorn reports nothing (the 32-bit entry's switch to long mode, and the
- * translation Unicorn makes after every stop), so this runs after every
- * stop, not only after exceptions.  Before calibration has found the
- * offsets it only saves.
+ * Save the engine's state in ctx (and, where blob is not NULL, a copy
+ * there) and forget its exception in flight (old_exception), as
+ * delivering it would.  QEMU also records one where Unicorn reports
+ * nothing (the 32-bit entry's switch to long mode, and the translation
+ * Unicorn makes after every stop), so this runs after every stop, not
+ * only after exceptions.  Before calibration has found the offsets it
+ * only saves.
  */
-static int take_exception(uc_engine *uc, uint8_t *blob)
+static int take_exception(uc_engine *uc, uc_context *ctx, uint8_t *blob)
 {
-	uc_context *ctx;
-	int rc = -1;
+	size_t old = calib.error_offset + OLD_EXCEPTION_DELTA;
+	int32_t none = NO_EXCEPTION;
 
-	if (uc_context_alloc(uc, &ctx) != UC_ERR_OK)
-		return -1;
 	if (uc_context_save(uc, ctx) != UC_ERR_OK)
-		goto out;
-	memcpy(blob, ctx, calib.context_size);
-	if (calib.error_offset) {
-		size_t old = calib.error_offset + OLD_EXCEPTION_DELTA;
-		int32_t none = NO_EXCEPTION;
-
-		if (word_at(blob, old) != NO_EXCEPTION) {
-			memcpy((uint8_t *)ctx + old, &none, sizeof(none));
-			if (uc_context_restore(uc, ctx) != UC_ERR_OK)
-				goto out;
-		}
-	}
-	rc = 0;
-out:
-	uc_context_free(ctx);
-	return rc;
+		return -1;
+	if (blob)
+		memcpy(blob, ctx, calib.context_size);
+	if (!calib.error_offset || word_at((const uint8_t *)ctx, old) == NO_EXCEPTION)
+		return 0;
+	memcpy((uint8_t *)ctx + old, &none, sizeof(none));
+	return uc_context_restore(uc, ctx) == UC_ERR_OK ? 0 : -1;
 }
 
 /* Read the error code and kind of the exception just raised, keeping the engine as it is. */
 static void read_exception(struct vmm_vm *vm)
 {
-	uc_context *ctx;
+	const uint8_t *saved = (const uint8_t *)vm->ctx;
 
 	vm->stop_error = 0;
 	vm->stop_software = false;
-	if (uc_context_alloc(vm->uc, &ctx) != UC_ERR_OK)
-		return;
-	if (uc_context_save(vm->uc, ctx) == UC_ERR_OK) {
-		vm->stop_error = (uint32_t)word_at((const uint8_t *)ctx, calib.error_offset);
-		vm->stop_software = word_at((const uint8_t *)ctx, calib.error_offset + 4) != 0;
+	if (uc_context_save(vm->uc, vm->ctx) == UC_ERR_OK) {
+		vm->stop_error = (uint32_t)word_at(saved, calib.error_offset);
+		vm->stop_software = word_at(saved, calib.error_offset + 4) != 0;
 	}
-	uc_context_free(ctx);
 }
 
 /* Run the probe at `at` with %rax = rax; the vector it raised, or -1. */
-static int probe_run(uc_engine *uc, uint64_t at, uint64_t rax, uint8_t *blob)
+static int probe_run(uc_engine *uc, uc_context *ctx, uint64_t at, uint64_t rax, uint8_t *blob)
 {
 	uint32_t vector = UINT32_MAX;
 	uc_hook h;
@@ -330,7 +317,7 @@ static int probe_run(uc_engine *uc, uint64_t at, uint64_t rax, uint8_t *blob)
 	if (uc_reg_write(uc, UC_X86_REG_RAX, &rax) != UC_ERR_OK ||
 	    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)probe_intr, &vector, 1, 0) != UC_ERR_OK)
 		return -1;
-	if (uc_emu_start(uc, at, UC_NO_UNTIL, 0, 0) != UC_ERR_OK || take_exception(uc, blob) < 0)
+	if (uc_emu_start(uc, at, UC_NO_UNTIL, 0, 0) != UC_ERR_OK || take_exception(uc, ctx, blob) < 0)
 		vector = UINT32_MAX;
 	uc_hook_del(uc, h);
 	return vector == UINT32_MAX ? -1 : (int)vector;
@@ -350,11 +337,12 @@ static size_t find_error_offset(const uint8_t *a)
 	return matches == 1 ? found : 0;
 }
 
-static void probe_exceptions(uc_engine *uc, uint8_t *a, uint8_t *b, uint8_t *soft)
+static void probe_exceptions(uc_engine *uc, uc_context *ctx, uint8_t *a, uint8_t *b,
+			     uint8_t *soft)
 {
 	size_t off;
 
-	if (probe_run(uc, PROBE_CODE, PROBE_SEL_A, a) != X86_VEC_GP ||
+	if (probe_run(uc, ctx, PROBE_CODE, PROBE_SEL_A, a) != X86_VEC_GP ||
 	    !(off = find_error_offset(a))) {
 		snprintf(calib.why, sizeof(calib.why),
 			 "this Unicorn build hides exception error codes");
@@ -362,10 +350,10 @@ static void probe_exceptions(uc_engine *uc, uint8_t *a, uint8_t *b, uint8_t *sof
 	}
 	calib.error_offset = off;
 	/* Forgetting the first #GP must keep the second from becoming a #DF. */
-	if (take_exception(uc, a) < 0 ||
-	    probe_run(uc, PROBE_CODE, PROBE_SEL_B, b) != X86_VEC_GP ||
+	if (take_exception(uc, ctx, NULL) < 0 ||
+	    probe_run(uc, ctx, PROBE_CODE, PROBE_SEL_B, b) != X86_VEC_GP ||
 	    word_at(b, off) != PROBE_SEL_B ||
-	    probe_run(uc, PROBE_INT_AT, 0, soft) != PROBE_INT_VECTOR ||
+	    probe_run(uc, ctx, PROBE_INT_AT, 0, soft) != PROBE_INT_VECTOR ||
 	    word_at(soft, off) != 0 || word_at(soft, off + 4) != 1) {
 		calib.error_offset = 0;
 		snprintf(calib.why, sizeof(calib.why),
@@ -420,6 +408,7 @@ static void calibrate(void)
 {
 	uc_x86_mmr gdtr = {.base = PROBE_GDT, .limit = PROBE_GDT_LIMIT};
 	uint8_t *a = NULL, *b = NULL, *soft = NULL;
+	uc_context *ctx = NULL;
 	uc_engine *uc;
 
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK) {
@@ -432,17 +421,20 @@ static void calibrate(void)
 	a = calloc(1, calib.context_size);
 	b = calloc(1, calib.context_size);
 	soft = calloc(1, calib.context_size);
-	if (!a || !b || !soft || uc_mem_map(uc, PROBE_CODE, 2 * PAGE, UC_PROT_ALL) != UC_ERR_OK ||
+	if (!a || !b || !soft || uc_context_alloc(uc, &ctx) != UC_ERR_OK ||
+	    uc_mem_map(uc, PROBE_CODE, 2 * PAGE, UC_PROT_ALL) != UC_ERR_OK ||
 	    uc_mem_write(uc, PROBE_CODE, probe_code, sizeof(probe_code)) != UC_ERR_OK ||
 	    uc_reg_write(uc, UC_X86_REG_GDTR, &gdtr) != UC_ERR_OK)
 		snprintf(calib.why, sizeof(calib.why), "the Unicorn probe of exceptions failed");
 	else
-		probe_exceptions(uc, a, b, soft);
+		probe_exceptions(uc, ctx, a, b, soft);
 	probe_cpuid(uc);
 	calib.tsc_khz = host_tsc_khz();
 	free(a);
 	free(b);
 	free(soft);
+	if (ctx)
+		uc_context_free(ctx);
 	uc_close(uc);
 }
 
@@ -638,9 +630,11 @@ static bool io_permitted(struct vmm_vm *vm, uint32_t port, int size)
 	uint32_t error;
 	struct x86_cpu c;
 
-	read_cpu(vm, &c);
-	if ((c.cs & X86_SEL_RPL) <= ((c.rflags >> RFLAGS_IOPL_SHIFT) & X86_SEL_RPL))
+	/* The kernel's own accesses, nearly all of them, need only two registers. */
+	if ((reg(vm, UC_X86_REG_CS) & X86_SEL_RPL) <=
+	    ((reg(vm, UC_X86_REG_RFLAGS) >> RFLAGS_IOPL_SHIFT) & X86_SEL_RPL))
 		return true;
+	read_cpu(vm, &c);
 	if (c.tss_limit < TSS_MIN_LIMIT ||
 	    !x86_linear_copy(&mem, &c.pg, c.tss_base + TSS_IOMAP_BASE, &base, sizeof(base),
 			     X86_IMPLICIT, &fault_va, &error) ||
@@ -942,7 +936,7 @@ static int raise_privilege(struct vmm_vm *vm, uint64_t cs_desc)
 		rip = reg(vm, UC_X86_REG_RIP);
 	} while (rip == SCRATCH_VA(SP_USER_CODE) && ++tries < RAISE_TRIES);
 	/* Forget what Unicorn's translation after the stop left, as every stop does. */
-	take_exception(vm->uc, vm->context_blob);
+	take_exception(vm->uc, vm->ctx, NULL);
 	set_reg(vm, UC_X86_REG_CR3, cr3);
 	uc_reg_write(vm->uc, UC_X86_REG_GDTR, &gdtr);
 	uc_reg_write(vm->uc, UC_X86_REG_TR, &tr);
@@ -1142,7 +1136,7 @@ static bool emulate(struct vmm_vm *vm)
 	vm->preemptible = true;
 	err = uc_emu_start(vm->uc, reg(vm, UC_X86_REG_RIP), UC_NO_UNTIL, 0, 0);
 	vm->preemptible = false;
-	take_exception(vm->uc, vm->context_blob);
+	take_exception(vm->uc, vm->ctx, NULL);
 	switch (vm->stop) {
 	case STOP_EXCEPTION:
 		return deliver_exception(vm);
@@ -1285,6 +1279,8 @@ static void uc_destroy(struct vmm_vm *vm)
 	/* A coroutine left inside a hook is simply dropped with the engine. */
 	if (vm->io_fault)
 		uc_context_free(vm->io_fault);
+	if (vm->ctx)
+		uc_context_free(vm->ctx);
 	if (vm->uc)
 		uc_close(vm->uc);
 	if (vm->stack)
@@ -1296,7 +1292,6 @@ static void uc_destroy(struct vmm_vm *vm)
 	pthread_mutex_destroy(&vm->lock);
 	free(vm->granule_slot);
 	free(vm->slots);
-	free(vm->context_blob);
 	free(vm);
 }
 
@@ -1328,8 +1323,7 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 	vm->granule_slot = malloc(GRANULES * sizeof(*vm->granule_slot));
 	vm->scratch = map_anonymous(SCRATCH_SIZE);
 	vm->stack = map_anonymous(UC_COROUTINE_STACK);
-	vm->context_blob = malloc(calib.context_size);
-	if (!vm->granule_slot || !vm->scratch || !vm->stack || !vm->context_blob) {
+	if (!vm->granule_slot || !vm->scratch || !vm->stack) {
 		vmm_errorf(err, "out of memory");
 		goto fail;
 	}
@@ -1343,8 +1337,9 @@ static int uc_create(struct vmm_vm **out, struct vmm_error *err)
 	uc_ctl_set_cpu_model(vm->uc, UC_CPU_MODEL);
 	uc_ctl_set_tcg_buffer_size(vm->uc, UC_TCG_BUFFER_SIZE);
 	e = uc_context_alloc(vm->uc, &vm->io_fault);
+	if (e == UC_ERR_OK)
+		e = uc_context_alloc(vm->uc, &vm->ctx);
 	if (e != UC_ERR_OK) {
-		vm->io_fault = NULL;
 		uc_fail(err, "uc_context_alloc", e);
 		goto fail;
 	}
